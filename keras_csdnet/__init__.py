@@ -1,0 +1,11 @@
+"""keras_csdnet: CSDNet for ultra-fine-grained visual categorization in Keras 3."""
+
+from keras_csdnet import backbones
+from keras_csdnet import data
+from keras_csdnet import layers
+from keras_csdnet import losses
+from keras_csdnet.models.csdnet import CSDNet
+
+__version__ = "0.1.0"
+
+__all__ = ["CSDNet", "backbones", "data", "layers", "losses", "__version__"]

@@ -1,0 +1,237 @@
+"""Backbones by name, and loading of their weights from local files.
+
+A CSDNet backbone is any `keras.Model` that maps `(B, H, W, 3)` normalised
+images to a 4-D feature map `(B, h, w, C)`. This module builds the named ones
+(`"resnet50"`, `"resnet18"`, `"mobilenet_v3_small"`, `"vit_b16"`), knows the
+pixel normalisation each was trained with, and loads weights from a local
+`.weights.h5` file or a local keras-hub preset directory (no network needed).
+"""
+
+import os
+
+import keras
+
+# name -> (family, minimum image size, normalisation, imagenet source)
+# normalisation: "imagenet" = (x / 255 - mean) / std,
+#                "symmetric" = x / 127.5 - 1,
+#                "none" = raw 0-255 pixels (the network rescales itself).
+BACKBONES = {
+    "resnet50": dict(min_size=32, normalization="imagenet", preset="resnet_50_imagenet"),
+    "resnet18": dict(min_size=32, normalization="imagenet", preset="resnet_18_imagenet"),
+    "mobilenet_v3_small": dict(min_size=32, normalization="none", preset=None),
+    "vit_b16": dict(
+        min_size=32, normalization="symmetric", preset="vit_base_patch16_224_imagenet"
+    ),
+}
+
+NORMALIZATIONS = ("imagenet", "symmetric", "none")
+
+
+def known_backbones():
+    """Returns the sorted list of backbone names `CSDNet` accepts."""
+    return sorted(BACKBONES)
+
+
+def _check_name(name):
+    if name not in BACKBONES:
+        raise ValueError(
+            f"Unknown backbone {name!r}. Known backbones: {known_backbones()}. "
+            "Pass one of these names, or a `keras.Model` that returns a 4-D "
+            "feature map `(batch, h, w, channels)`."
+        )
+
+
+def check_image_size(name, image_size):
+    """Raises a `ValueError` if `image_size` is too small for backbone `name`."""
+    _check_name(name)
+    if not isinstance(image_size, int) or isinstance(image_size, bool):
+        raise ValueError(f"`image_size` must be an int, got {image_size!r}.")
+    min_size = BACKBONES[name]["min_size"]
+    if image_size < min_size:
+        raise ValueError(
+            f"`image_size={image_size}` is smaller than backbone {name!r} allows "
+            f"(at least {min_size} px: it downsamples by 32). Use "
+            f"`image_size>={min_size}` and resize your images to it."
+        )
+    if name == "vit_b16" and image_size % 16:
+        raise ValueError(
+            f"`image_size={image_size}` is not a multiple of the ViT patch size 16. "
+            f"Use e.g. `image_size={max(32, image_size // 16 * 16)}`."
+        )
+
+
+def _resnet(depth, image_size):
+    import keras_hub
+
+    blocks = {18: [2, 2, 2, 2], 50: [3, 4, 6, 3]}[depth]
+    return keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64],
+        input_conv_kernel_sizes=[7],
+        stackwise_num_filters=[64, 128, 256, 512],
+        stackwise_num_blocks=blocks,
+        stackwise_num_strides=[1, 2, 2, 2],
+        block_type="basic_block" if depth == 18 else "bottleneck_block",
+        image_shape=(image_size, image_size, 3),
+        name=f"resnet{depth}",
+    )
+
+
+def _vit_b16(image_size):
+    import keras_hub
+
+    return keras_hub.models.ViTBackbone(
+        image_shape=(image_size, image_size, 3),
+        patch_size=16,
+        num_layers=12,
+        num_heads=12,
+        hidden_dim=768,
+        mlp_dim=3072,
+        name="vit_b16_tokens",
+    )
+
+
+def tokens_to_grid(vit, image_size, patch_size=16, name="vit_b16"):
+    """Wraps a ViT that returns tokens `(B, 1 + N, D)` into a feature-map model.
+
+    The class token is dropped and the `N` patch tokens are reshaped to the
+    `(image_size / patch_size)` square grid, so CSDNet sees `(B, h, w, D)`.
+    """
+    grid = image_size // patch_size
+    inputs = keras.Input((image_size, image_size, 3))
+    tokens = vit(inputs)
+    num_tokens = tokens.shape[1]
+    if num_tokens == grid * grid + 1:
+        tokens = tokens[:, 1:, :]
+    elif num_tokens != grid * grid:
+        raise ValueError(
+            f"The ViT returned {num_tokens} tokens; expected {grid * grid} patch "
+            f"tokens (plus an optional class token) for image_size={image_size}."
+        )
+    features = keras.layers.Reshape((grid, grid, tokens.shape[-1]))(tokens)
+    return keras.Model(inputs, features, name=name)
+
+
+def _imagenet_error(name, cause):
+    return ValueError(
+        f"Could not fetch ImageNet weights for backbone {name!r} ({cause}). This "
+        "machine probably has no network. Pass a local file instead: "
+        "`weights='path/to/backbone.weights.h5'` (saved with "
+        "`backbone.save_weights(...)` where the network is reachable) or a local "
+        "keras-hub preset directory (`weights='./resnet_50_imagenet'`, made with "
+        "`keras_hub.models.Backbone.from_preset(name).save_to_preset(dir)`)."
+    )
+
+
+def _is_preset_dir(path):
+    return os.path.isdir(path) and os.path.exists(os.path.join(path, "config.json"))
+
+
+def build_backbone(name, image_size, weights=None):
+    """Builds backbone `name` for square `image_size` inputs.
+
+    Args:
+        name: one of `known_backbones()`.
+        image_size: int, input height and width.
+        weights: `None` (random initialisation), `"imagenet"` (needs network),
+            a local `.weights.h5` file, or a local keras-hub preset directory.
+
+    Returns:
+        A `keras.Model` mapping normalised `(B, image_size, image_size, 3)`
+        images to a feature map `(B, h, w, C)`.
+    """
+    check_image_size(name, image_size)
+    preset_dir = isinstance(weights, (str, os.PathLike)) and _is_preset_dir(weights)
+    if preset_dir:
+        model = _from_preset_dir(name, str(weights), image_size)
+    elif name == "mobilenet_v3_small":
+        try:
+            model = keras.applications.MobileNetV3Small(
+                input_shape=(image_size, image_size, 3),
+                include_top=False,
+                weights="imagenet" if weights == "imagenet" else None,
+                include_preprocessing=True,
+            )
+        except Exception as e:  # network failure surfaces as many types
+            if weights == "imagenet":
+                raise _imagenet_error(name, e) from e
+            raise
+    elif weights == "imagenet":
+        import keras_hub
+
+        try:
+            model = keras_hub.models.Backbone.from_preset(
+                BACKBONES[name]["preset"], image_shape=(image_size, image_size, 3)
+            )
+        except Exception as e:
+            raise _imagenet_error(name, e) from e
+    elif name in ("resnet18", "resnet50"):
+        model = _resnet(int(name[6:]), image_size)
+    else:
+        model = _vit_b16(image_size)
+
+    if name == "vit_b16" and len(model.output_shape) == 3:
+        model = tokens_to_grid(model, image_size)
+    if weights is not None and weights != "imagenet" and not preset_dir:
+        load_weights_file(model, weights)
+    return model
+
+
+def _from_preset_dir(name, path, image_size):
+    import keras_hub
+
+    try:
+        return keras_hub.models.Backbone.from_preset(
+            path, image_shape=(image_size, image_size, 3)
+        )
+    except Exception as e:
+        raise ValueError(
+            f"Could not load backbone {name!r} from the preset directory {path!r}: "
+            f"{e}. Make the directory with `backbone.save_to_preset(dir)`."
+        ) from e
+
+
+def load_weights_file(model, path):
+    """Loads a local `.weights.h5` file into `model`, with a clear error."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(
+            f"`weights={path!r}`: no such file or directory. Pass None (random "
+            "initialisation), 'imagenet', a local `.weights.h5` file or a local "
+            "keras-hub preset directory."
+        )
+    if not path.endswith(".weights.h5"):
+        raise ValueError(
+            f"`weights={path!r}` is not a `.weights.h5` file nor a keras-hub "
+            "preset directory (one with a config.json). Save backbone weights with "
+            "`backbone.save_weights('backbone.weights.h5')`."
+        )
+    try:
+        model.load_weights(path)
+    except Exception as e:
+        raise ValueError(
+            f"Could not load {path!r} into backbone {model.name!r}: {e}. The file "
+            "must come from the same backbone architecture (same name)."
+        ) from e
+
+
+def check_custom_backbone(model):
+    """Checks a user-given backbone model returns a 4-D feature map."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"`backbone` must be a name in {known_backbones()} or a `keras.Model`, "
+            f"got {type(model).__name__}."
+        )
+    shape = model.output_shape
+    if isinstance(shape, list) or len(shape) != 4:
+        raise ValueError(
+            f"The backbone model {model.name!r} returns shape {shape}; CSDNet needs a "
+            "4-D feature map `(batch, h, w, channels)`. Wrap token outputs with "
+            "`keras_csdnet.backbones.tokens_to_grid`."
+        )
+    in_shape = model.input_shape
+    if isinstance(in_shape, list) or len(in_shape) != 4:
+        raise ValueError(
+            f"The backbone model {model.name!r} takes input shape {in_shape}; CSDNet "
+            "needs a single image input `(batch, H, W, 3)`."
+        )
+    return model

@@ -1,0 +1,3 @@
+from keras_csdnet.models.csdnet import CSDNet
+
+__all__ = ["CSDNet"]

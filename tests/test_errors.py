@@ -1,0 +1,107 @@
+"""Every bad input gets a clear ValueError naming the problem and the fix."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import IMAGE_SIZE
+from conftest import tiny_arrays
+from conftest import tiny_model
+
+import keras_csdnet
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(backbone="resnet1000"), r"Unknown backbone 'resnet1000'.*resnet18"),
+        (dict(num_classes=1), "num_classes"),
+        (dict(num_classes=None), "num_classes"),
+        (dict(backbone="resnet18", image_size=16), r"image_size=16.*at least 32"),
+        (dict(backbone="vit_b16", image_size=40), "multiple of the ViT patch size"),
+        (dict(alpha=-1.0), "alpha"),
+        (dict(beta=-0.1), "beta"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(queue_size=0), "queue_size"),
+        (dict(threshold_low=-0.1), "threshold_low"),
+        (dict(threshold_high=1.2), "threshold_high"),
+        (dict(threshold_low=0.8, threshold_high=0.2), "threshold_low"),
+        (dict(mask_mode="blur"), r"mask_mode.*crop"),
+        (dict(distill_direction="up"), r"distill_direction.*aug_to_raw"),
+        (dict(label_smoothing=1.0), "label_smoothing"),
+        (dict(kernel_size=4), "kernel_size"),
+        (dict(normalization="zscore"), "normalization"),
+        (dict(class_names=["a"]), "class_names"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, match):
+    config = dict(backbone="resnet18", num_classes=3, image_size=32)
+    config.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        keras_csdnet.CSDNet(**config)
+
+
+def test_custom_backbone_must_return_a_feature_map():
+    inputs = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3))
+    flat = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs))
+    with pytest.raises(ValueError, match="4-D feature map"):
+        keras_csdnet.CSDNet(backbone=flat, num_classes=3, image_size=IMAGE_SIZE)
+    with pytest.raises(ValueError, match="name in"):
+        keras_csdnet.CSDNet(backbone=42, num_classes=3, image_size=IMAGE_SIZE)
+
+
+def test_wrong_image_rank_channels_and_size():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="rank 4"):
+        model.predict(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE), "uint8"), verbose=0)
+    with pytest.raises(ValueError, match="channels"):
+        model.predict(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE, 4), "uint8"), verbose=0)
+    with pytest.raises(ValueError, match="Resize"):
+        model.predict(np.zeros((2, 48, 48, 3), "uint8"), verbose=0)
+    with pytest.raises(ValueError, match="channels"):
+        model.fit(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE, 2)), np.zeros(2, "int32"), verbose=0)
+
+
+def test_labels_out_of_range_numpy():
+    model = tiny_model()
+    x, _ = tiny_arrays(4)
+    with pytest.raises(ValueError, match=r"\[0, num_classes=3\)"):
+        model.fit(x, np.array([0, 1, 2, 3]), verbose=0)
+    with pytest.raises(ValueError, match="num_classes"):
+        model.fit(x, np.array([0, -1, 2, 1]), verbose=0)
+    with pytest.raises(ValueError, match="num_classes"):
+        model.evaluate(x, np.array([0, 1, 5, 1]), verbose=0)
+    with pytest.raises(ValueError, match="integer"):
+        model.fit(x, np.array([0.5, 1, 2, 1]), verbose=0)
+
+
+def test_labels_out_of_range_tf_dataset():
+    model = tiny_model()
+    x, _ = tiny_arrays(4)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.array([0, 1, 2, 7]))).batch(2)
+    with pytest.raises(ValueError, match="labels outside"):
+        model.fit(ds, epochs=1, verbose=0)
+    # The queue was not polluted by the bad batch... at most the good one.
+    labels = keras.ops.convert_to_numpy(model.queue.labels)
+    assert labels.max() < 3
+
+
+def test_imagenet_weights_offline_error_says_how_to_pass_a_local_file(monkeypatch):
+    import keras_hub
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(keras_hub.models.Backbone, "from_preset", offline)
+    with pytest.raises(ValueError, match=r"weights='path/to/backbone.weights.h5'"):
+        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32, weights="imagenet")
+
+
+def test_missing_or_wrong_weights_file(tmp_path):
+    with pytest.raises(ValueError, match="no such file"):
+        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32,
+                            weights=str(tmp_path / "nope.weights.h5"))
+    other = tmp_path / "notes.txt"
+    other.write_text("hello")
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32, weights=str(other))
