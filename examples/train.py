@@ -1,10 +1,16 @@
-"""Train CSDNet on the built-in synthetic cultivars, evaluate it, save it.
+"""Train CSDNet, choose the checkpoint on validation data, test it, save it.
 
-The backend comes from the environment only:
+Data: the built-in synthetic cultivars, or your own folder (`--data-dir`:
+`root/<class>/<image>`, `root/{train,val,test}/<class>/<image>` or the UFG
+layout). The backend comes from the environment only:
 
     KERAS_BACKEND=jax python examples/train.py            # or tensorflow, torch
     python examples/train.py --smoke                      # about a minute
     python examples/train.py --no-ssdp --no-ddl --no-ssdt # the plain baseline
+    python examples/train.py --data-dir ../shared/data/leaves99 --shots 3 --val-shots 1
+
+The checkpoint kept is the epoch with the best validation accuracy (the
+earliest on ties); the test split is used once, at the end.
 """
 
 import argparse
@@ -24,8 +30,19 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--classes", type=int, default=20, help="number of cultivars")
-    p.add_argument("--train-per-class", type=int, default=3)
-    p.add_argument("--test-per-class", type=int, default=10)
+    p.add_argument("--train-per-class", type=int, default=10,
+                   help="synthetic data: training images per class")
+    p.add_argument("--test-per-class", type=int, default=10,
+                   help="synthetic data: test images per class")
+    p.add_argument("--data-dir", help="image folder to train on instead of synthetic data")
+    p.add_argument("--layout", default="auto", choices=["auto", "classes", "splits", "ufg"])
+    p.add_argument("--shots", type=int, default=None,
+                   help="training images per class (default: 3 for --data-dir pools; "
+                        "all given training images otherwise)")
+    p.add_argument("--resize", default="shorter_side", choices=["shorter_side", "square"],
+                   help="--data-dir: resize the shorter side (then crop) or both sides")
+    p.add_argument("--val-shots", type=int, default=None,
+                   help="validation images per class (default 1; 2 for synthetic data)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--output", default="csdnet_cultivars.keras",
@@ -49,43 +66,74 @@ def main(argv=None):
     keras.utils.set_random_seed(args.seed)
     print(f"backend: {keras.backend.backend()}  keras {keras.__version__}  "
           f"keras_csdnet {keras_csdnet.__version__}")
-    train, test = keras_csdnet.data.synthetic_cultivars(
-        num_classes=args.classes,
-        image_size=args.image_size,
-        train_per_class=args.train_per_class,
-        test_per_class=args.test_per_class,
-        seed=args.seed,
-        batch_size=args.batch_size,
-    )
+    if args.data_dir:
+        layout = keras_csdnet.data.detect_layout(args.data_dir) if args.layout == "auto" else args.layout
+        shots = args.shots if args.shots is not None else (3 if layout == "classes" else None)
+        train, val, test, names = keras_csdnet.data.load_image_folder(
+            args.data_dir,
+            layout=layout,
+            image_size=args.image_size,
+            shots=shots,
+            val_shots=1 if args.val_shots is None else args.val_shots,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            resize=args.resize,
+        )
+        print(f"data: {args.data_dir} ({layout} layout), {len(names)} classes, "
+              f"{train.num_images} train / {val.num_images} validation / "
+              f"{test.num_images} test images, {args.image_size} px")
+    else:
+        train, val, test = keras_csdnet.data.synthetic_cultivars(
+            num_classes=args.classes,
+            image_size=args.image_size,
+            train_per_class=args.train_per_class,
+            test_per_class=args.test_per_class,
+            val_per_class=2 if args.val_shots is None else args.val_shots,
+            seed=args.seed,
+            batch_size=args.batch_size,
+        )
+        names = train.class_names
+        print(f"data: {len(names)} synthetic cultivars, {train.num_images} train / "
+              f"{val.num_images} validation / {test.num_images} test images, "
+              f"{args.image_size} px")
     model = keras_csdnet.CSDNet(
         backbone=args.backbone,
-        num_classes=args.classes,
+        num_classes=len(names),
         image_size=args.image_size,
         ssdp=not args.no_ssdp,
         ddl=not args.no_ddl,
         ssdt=not args.no_ssdt,
         learning_rate=args.learning_rate,
         seed=args.seed,
-        class_names=train.class_names,
+        class_names=names,
     )
     switches = [n for n, on in (("ssdp", model.ssdp), ("ddl", model.ddl),
                                 ("ssdt", model.ssdt)) if on]
-    print(f"data: {args.classes} synthetic cultivars, {args.train_per_class} train / "
-          f"{args.test_per_class} test images per class, {args.image_size} px")
     print(f"model: CSDNet({args.backbone}) modules: {', '.join(switches) or 'none (baseline)'}")
 
+    callbacks, selection = [], "last epoch (no validation images)"
+    if val.num_images:
+        best = keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=args.epochs + 1,
+            restore_best_weights=True)
+        callbacks.append(best)
     start = time.time()
-    model.fit(train, epochs=args.epochs, verbose=2)
+    model.fit(train, epochs=args.epochs, verbose=2, callbacks=callbacks,
+              validation_data=val if val.num_images else None)
     train_time = time.time() - start
+    if val.num_images:
+        selection = (f"epoch {best.best_epoch + 1}, best validation accuracy "
+                     f"{best.best:.4f}; chosen on validation, never on test")
     result = model.evaluate(test, verbose=0, return_dict=True)
-    chance = 1.0 / args.classes
+    chance = 1.0 / len(names)
     print(f"training time: {train_time:.1f} s")
+    print(f"checkpoint: {selection}")
     print(f"test accuracy: {result['accuracy']:.4f} (chance {chance:.4f}), "
           f"test loss {result['loss']:.4f}")
 
     images, labels = next(iter(test))
     predicted = np.argmax(model.predict(images[:3], verbose=0), axis=-1)
-    for p, y in zip(predicted, labels[:3].numpy()):
+    for p, y in zip(predicted, np.asarray(labels[:3])):
         print(f"  predicted {model.class_names[p]:40s} true {model.class_names[y]}")
     model.save(args.output)
     print(f"saved: {args.output}")

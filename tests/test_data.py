@@ -67,3 +67,14 @@ def test_bad_arguments(kwargs, match):
     config.update(kwargs)
     with pytest.raises(ValueError, match=match):
         data.synthetic_cultivar_arrays(**config)
+
+
+def test_validation_split_leaves_train_and_test_unchanged():
+    (x, y), (xt, yt) = data.synthetic_cultivar_arrays(3, 32, 2, 2, seed=0)
+    (x2, _), (xv, yv), (xt2, _) = data.synthetic_cultivar_arrays(3, 32, 2, 2, seed=0, val_per_class=1)
+    np.testing.assert_array_equal(x, x2)
+    np.testing.assert_array_equal(xt, xt2)
+    assert sorted(yv.tolist()) == [0, 1, 2]
+    assert not any(np.array_equal(v, t) for v in xv for t in np.concatenate([x, xt]))
+    train, val, test = data.synthetic_cultivars(3, 32, 2, 2, seed=0, val_per_class=1)
+    assert val.num_images == 3 and val.class_names == train.class_names

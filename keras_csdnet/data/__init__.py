@@ -1,4 +1,4 @@
-"""Datasets: the built-in synthetic cultivars (more loaders to come)."""
+"""Datasets: built-in synthetic cultivars, image folders, UFG, few-shot splits."""
 
 from keras_csdnet.data.synthetic import cultivar_names
 from keras_csdnet.data.synthetic import cultivar_traits
@@ -10,4 +10,21 @@ __all__ = [
     "cultivar_traits",
     "synthetic_cultivar_arrays",
     "synthetic_cultivars",
+]
+from keras_csdnet.data.folders import ImageFolderSplits
+from keras_csdnet.data.folders import detect_layout
+from keras_csdnet.data.folders import load_image_folder
+from keras_csdnet.data.pipeline import make_dataset
+from keras_csdnet.data.pipeline import train_augmentation
+from keras_csdnet.data.sampler import carve_validation
+from keras_csdnet.data.sampler import few_shot_split
+
+__all__ += [
+    "ImageFolderSplits",
+    "carve_validation",
+    "detect_layout",
+    "few_shot_split",
+    "load_image_folder",
+    "make_dataset",
+    "train_augmentation",
 ]

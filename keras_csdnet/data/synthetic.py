@@ -157,17 +157,23 @@ def render_leaf(traits, image_size, rng):
 
 
 def synthetic_cultivar_arrays(
-    num_classes=20, image_size=64, train_per_class=3, test_per_class=3, seed=0
+    num_classes=20, image_size=64, train_per_class=3, test_per_class=3, seed=0, val_per_class=0
 ):
-    """Numpy version of `synthetic_cultivars`: `((x_train, y_train), (x_test, y_test))`."""
+    """Numpy version of `synthetic_cultivars`: `((x_train, y_train), (x_test, y_test))`,
+    or `(train, val, test)` pairs when `val_per_class > 0`."""
     if not isinstance(image_size, int) or image_size < 16:
         raise ValueError(f"`image_size` must be an int >= 16, got {image_size!r}.")
     for arg, value in (("train_per_class", train_per_class), ("test_per_class", test_per_class)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"`{arg}` must be an int >= 1, got {value!r}.")
+    if not isinstance(val_per_class, int) or val_per_class < 0:
+        raise ValueError(f"`val_per_class` must be an int >= 0, got {val_per_class!r}.")
     traits = cultivar_traits(num_classes, seed)
+    # Split ids seed the images: train 0, test 1, validation 2, so asking for a
+    # validation split leaves train and test unchanged.
+    wanted = [(0, train_per_class)] + ([(2, val_per_class)] if val_per_class else [])
     splits = []
-    for split, per_class in ((0, train_per_class), (1, test_per_class)):
+    for split, per_class in wanted + [(1, test_per_class)]:
         images, labels = [], []
         for label, trait in enumerate(traits):
             rng = np.random.default_rng([seed, split, label])
@@ -185,6 +191,7 @@ def synthetic_cultivars(
     test_per_class=3,
     seed=0,
     batch_size=16,
+    val_per_class=0,
 ):
     """The built-in few-shot dataset: synthetic leaf cultivars.
 
@@ -195,9 +202,11 @@ def synthetic_cultivars(
         test_per_class: int >= 1, test images per class.
         seed: int; the same seed gives the same classes and images anywhere.
         batch_size: int, batch size of the returned datasets.
+        val_per_class: int >= 0; if > 0, also return a validation split of
+            that many images per class (for model selection).
 
     Returns:
-        `(train, test)` batched `tf.data.Dataset`s of `(uint8 image (B, S, S, 3),
+        `(train, test)` (or `(train, val, test)` when `val_per_class > 0`) batched `tf.data.Dataset`s of `(uint8 image (B, S, S, 3),
         int32 label (B,))`; train is shuffled each epoch (seeded). Both carry
         `.class_names` (list of str), as `keras.utils.image_dataset_from_directory`
         datasets do; `cultivar_names(num_classes, seed)` gives them too.
@@ -211,17 +220,19 @@ def synthetic_cultivars(
     """
     import tensorflow as tf
 
-    (x_train, y_train), (x_test, y_test) = synthetic_cultivar_arrays(
-        num_classes, image_size, train_per_class, test_per_class, seed
+    arrays = synthetic_cultivar_arrays(
+        num_classes, image_size, train_per_class, test_per_class, seed, val_per_class
     )
     names = cultivar_names(num_classes, seed)
+    (x_train, y_train), others = arrays[0], arrays[1:]
     train = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
-    test = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
-    train.class_names = names
-    test.class_names = names
-    return train, test
+    datasets = [train] + [tf.data.Dataset.from_tensor_slices(a).batch(batch_size) for a in others]
+    for ds, (x, _) in zip(datasets, arrays):
+        ds.class_names = names
+        ds.num_images = len(x)
+    return tuple(datasets)
