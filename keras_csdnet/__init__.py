@@ -4,8 +4,19 @@ from keras_csdnet import backbones
 from keras_csdnet import data
 from keras_csdnet import layers
 from keras_csdnet import losses
+from keras_csdnet.exporter import ExportParityError
+from keras_csdnet.exporter import export
 from keras_csdnet.models.csdnet import CSDNet
 
 __version__ = "0.1.0"
 
-__all__ = ["CSDNet", "backbones", "data", "layers", "losses", "__version__"]
+__all__ = [
+    "CSDNet",
+    "ExportParityError",
+    "backbones",
+    "data",
+    "export",
+    "layers",
+    "losses",
+    "__version__",
+]

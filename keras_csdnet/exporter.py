@@ -1,0 +1,418 @@
+"""Export a trained CSDNet's inference graph to SavedModel or TFLite (LiteRT).
+
+`export(model_or_path, output, format=..., quantization=...)` works whatever
+backend trained the model: under JAX or PyTorch it saves the model to a
+`.keras` file (if given an object) and runs the export under TensorFlow in a
+subprocess (`python -m keras_csdnet.exporter`). The exported graph is
+`model(x, training=False)`: raw RGB pixels (float32 0-255, or uint8 for full
+int8 TFLite) -> normalisation -> backbone -> SSDP enhancement -> pooling ->
+head -> logits; no queue, no augmented branch. Class names and the input
+size travel in a JSON file (`<name>.json` beside a `.tflite` file,
+`csdnet.json` inside a SavedModel folder). Parity with Keras is checked on
+sample images and reported; a failed check raises `ExportParityError`.
+
+Parity thresholds: float32 (SavedModel, TFLite) max abs logit difference
+<= 1e-4 and identical top-1; float16 and dynamic_int8 top-1 agreement >= 99%;
+int8 (full integer, with representative data) >= 97%.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+FORMATS = ("saved_model", "tflite")
+QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
+FLOAT32_ATOL = 1e-4
+TOP1_AGREEMENT = {"float16": 0.99, "dynamic_int8": 0.99, "int8": 0.97}
+
+
+class ExportParityError(RuntimeError):
+    """The exported model's outputs disagree with Keras beyond the thresholds."""
+
+
+def _check_arguments(format, quantization, representative_data):
+    if format not in FORMATS:
+        raise ValueError(f"Unknown export `format={format!r}`; use one of {FORMATS}.")
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"Unknown `quantization={quantization!r}`; use one of {QUANTIZATIONS}."
+        )
+    if quantization is not None and format != "tflite":
+        raise ValueError(
+            f"`quantization={quantization!r}` applies to TFLite only; pass "
+            "`format='tflite'` or `quantization=None`."
+        )
+    if quantization == "int8" and representative_data is None:
+        raise ValueError(
+            "Full int8 quantization needs `representative_data`: a few hundred "
+            "training images (array (N, H, W, 3), 0-255) to calibrate the ranges. "
+            "Pass them, or use `quantization='dynamic_int8'`, which needs none."
+        )
+
+
+def _as_images(data, image_size, limit=None):
+    """Array `(N, S, S, 3)` float32 from an array or a dataset of (x, y) batches."""
+    if data is None:
+        return None
+    if hasattr(data, "as_numpy_iterator") or (
+        not isinstance(data, np.ndarray) and hasattr(data, "__iter__")
+        and not isinstance(data, (list, tuple))
+    ):
+        batches = []
+        total = 0
+        for batch in data:
+            x = batch[0] if isinstance(batch, (tuple, list)) else batch
+            x = np.asarray(x)
+            batches.append(x)
+            total += len(x)
+            if limit and total >= limit:
+                break
+        data = np.concatenate(batches)
+    images = np.asarray(data, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[1:3] != (image_size, image_size):
+        raise ValueError(
+            f"Images for export must have shape (N, {image_size}, {image_size}, 3|1), got "
+            f"{images.shape}. Resize them to the model's `image_size`."
+        )
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    return images[:limit] if limit else images
+
+
+def load_csdnet(path):
+    """Loads a `.keras` file and checks it holds a `keras_csdnet.CSDNet`."""
+    import keras
+
+    from keras_csdnet.models.csdnet import CSDNet
+
+    if not os.path.exists(path):
+        raise ValueError(f"No such model file: {path!r}.")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as e:
+        raise ValueError(
+            f"{path!r} is not a loadable Keras model file ({type(e).__name__}: {e}). "
+            "Pass a `.keras` file saved with `CSDNet.save(...)`."
+        ) from e
+    if not isinstance(model, CSDNet):
+        raise ValueError(
+            f"{path!r} holds a {type(model).__name__}, not a keras_csdnet.CSDNet. "
+            "Export CSDNet models only (save them with `model.save('m.keras')`)."
+        )
+    return model
+
+
+def metadata_of(model, format, quantization):
+    import keras_csdnet
+
+    return {
+        "class_names": model.class_names
+        or [str(i) for i in range(model.num_classes)],
+        "num_classes": model.num_classes,
+        "image_size": model.image_size,
+        "input": {
+            "shape": [None, model.image_size, model.image_size, 3],
+            "dtype": "uint8" if quantization == "int8" else "float32",
+            "range": "raw RGB pixels 0-255 (normalisation is inside the model)",
+        },
+        "output": "logits (float32), argmax = class index into class_names",
+        "format": format,
+        "quantization": quantization,
+        "backbone": model.backbone_name or "custom",
+        "keras_csdnet_version": keras_csdnet.__version__,
+    }
+
+
+def metadata_path(output, format):
+    if format == "saved_model":
+        return os.path.join(output, "csdnet.json")
+    return os.path.splitext(output)[0] + ".json"
+
+
+def tflite_predict(model_content_or_path, images):
+    """Runs a TFLite model with the LiteRT interpreter on `images` (N, S, S, 3)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover
+        from tensorflow.lite import Interpreter
+    kwargs = (
+        {"model_path": model_content_or_path}
+        if isinstance(model_content_or_path, str)
+        else {"model_content": model_content_or_path}
+    )
+    interpreter = Interpreter(**kwargs)
+    inp = interpreter.get_input_details()[0]
+    out = interpreter.get_output_details()[0]
+    interpreter.resize_tensor_input(inp["index"], list(images.shape))
+    interpreter.allocate_tensors()
+    x = images.astype(inp["dtype"]) if inp["dtype"] != np.uint8 else np.clip(
+        np.round(images), 0, 255).astype(np.uint8)
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    logits = interpreter.get_tensor(out["index"])
+    if out["dtype"] in (np.int8, np.uint8):
+        scale, zero = out["quantization"]
+        logits = (logits.astype(np.float32) - zero) * scale
+    return logits.astype(np.float32)
+
+
+def _parity(reference, exported, quantization):
+    max_abs = float(np.max(np.abs(reference - exported)))
+    agreement = float(np.mean(reference.argmax(-1) == exported.argmax(-1)))
+    if quantization is None:
+        passed = max_abs <= FLOAT32_ATOL and agreement == 1.0
+        rule = f"max |logit diff| <= {FLOAT32_ATOL} and same top-1"
+    else:
+        passed = agreement >= TOP1_AGREEMENT[quantization]
+        rule = f"top-1 agreement >= {TOP1_AGREEMENT[quantization]:.0%}"
+    return {"max_abs_diff": max_abs, "top1_agreement": agreement, "rule": rule,
+            "passed": bool(passed)}
+
+
+def _export_tensorflow(model, output, format, quantization, representative, samples):
+    """The export itself; needs the TensorFlow backend."""
+    import tensorflow as tf
+
+    size = model.image_size
+    reference = np.asarray(model.predict(samples, verbose=0, batch_size=32))
+    with tempfile.TemporaryDirectory() as tmp:
+        saved_dir = output if format == "saved_model" else os.path.join(tmp, "saved_model")
+        model.export(
+            saved_dir,
+            format="tf_saved_model",
+            input_signature=[tf.TensorSpec((None, size, size, 3), tf.float32, name="images")],
+            verbose=False,
+        )
+        if format == "saved_model":
+            loaded = tf.saved_model.load(saved_dir)  # keep the object alive
+            exported = np.asarray(loaded.serve(tf.constant(samples)))
+        else:
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved_dir)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+            if quantization == "float16":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_types = [tf.float16]
+            elif quantization == "dynamic_int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            elif quantization == "int8":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = tf.uint8
+
+                def calibration():
+                    for image in representative[:300]:
+                        yield [image[None].astype(np.float32)]
+
+                converter.representative_dataset = calibration
+            content = converter.convert()
+            os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+            with open(output, "wb") as f:
+                f.write(content)
+            exported = tflite_predict(content, samples)
+    meta = metadata_of(model, format, quantization)
+    with open(metadata_path(output, format), "w") as f:
+        json.dump(meta, f, indent=1)
+    report = {
+        "output": output,
+        "metadata": metadata_path(output, format),
+        "format": format,
+        "quantization": quantization,
+        "num_samples": int(len(samples)),
+        "size_bytes": _size(output),
+    }
+    report.update(_parity(reference, exported, quantization))
+    return report
+
+
+def _size(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(
+        os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files
+    )
+
+
+def export(
+    model_or_path,
+    output,
+    format="saved_model",
+    quantization=None,
+    representative_data=None,
+    sample_images=None,
+    num_samples=64,
+    check=True,
+):
+    """Exports a CSDNet's inference path to SavedModel or TFLite, checked.
+
+    Args:
+        model_or_path: a `keras_csdnet.CSDNet`, or the path of its `.keras` file.
+        output: a folder (SavedModel) or a `.tflite` file path.
+        format: `"saved_model"` or `"tflite"`.
+        quantization: TFLite only: `None` (float32), `"float16"`,
+            `"dynamic_int8"` (int8 weights) or `"int8"` (full integer, uint8
+            input; needs `representative_data`).
+        representative_data: images `(N, S, S, 3)` 0-255 (array, or a dataset
+            of `(images, labels)` batches) to calibrate int8; also the default
+            parity samples.
+        sample_images: images for the parity check; default
+            `representative_data`, else `num_samples` seeded random images.
+        num_samples: int, number of parity samples.
+        check: bool; raise `ExportParityError` when parity fails (the report
+            is returned either way when False).
+
+    Returns:
+        A report dict: `output`, `metadata`, `size_bytes`, `max_abs_diff`,
+        `top1_agreement`, `rule`, `passed`, ...
+
+    Examples:
+    ```python
+    import keras_csdnet
+    report = keras_csdnet.export("cultivars.keras", "cultivars.tflite", format="tflite")
+    print(report["max_abs_diff"], report["passed"])
+    ```
+    """
+    import keras
+
+    _check_arguments(format, quantization, representative_data)
+    output = os.fspath(output)
+    if format == "tflite" and not output.endswith(".tflite"):
+        raise ValueError(f"TFLite output must end with '.tflite', got {output!r}.")
+    if keras.backend.backend() != "tensorflow":
+        return _export_in_subprocess(
+            model_or_path, output, format, quantization, representative_data,
+            sample_images, num_samples, check,
+        )
+    if isinstance(model_or_path, (str, os.PathLike)):
+        model = load_csdnet(os.fspath(model_or_path))
+    else:
+        from keras_csdnet.models.csdnet import CSDNet
+
+        if not isinstance(model_or_path, CSDNet):
+            raise ValueError(
+                f"`model_or_path` must be a keras_csdnet.CSDNet or a `.keras` path, got "
+                f"{type(model_or_path).__name__}."
+            )
+        model = model_or_path
+    size = model.image_size
+    representative = _as_images(representative_data, size, limit=300)
+    samples = _as_images(sample_images, size, limit=num_samples)
+    if samples is None:
+        samples = representative[:num_samples] if representative is not None else None
+    if samples is None:
+        rng = np.random.default_rng(0)
+        samples = rng.integers(0, 256, (num_samples, size, size, 3)).astype(np.float32)
+    report = _export_tensorflow(model, output, format, quantization, representative, samples)
+    if check and not report["passed"]:
+        raise ExportParityError(
+            f"Exported {format} ({quantization or 'float32'}) disagrees with Keras: "
+            f"max |diff| {report['max_abs_diff']:.3g}, top-1 agreement "
+            f"{report['top1_agreement']:.1%} (rule: {report['rule']})."
+        )
+    return report
+
+
+def _export_in_subprocess(model_or_path, output, format, quantization, representative_data,
+                          sample_images, num_samples, check):
+    """Runs the export under the TensorFlow backend in a fresh Python."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(model_or_path, (str, os.PathLike)):
+            path = os.fspath(model_or_path)
+            if not os.path.exists(path):
+                raise ValueError(f"No such model file: {path!r}.")
+        else:
+            from keras_csdnet.models.csdnet import CSDNet
+
+            if not isinstance(model_or_path, CSDNet):
+                raise ValueError(
+                    "`model_or_path` must be a keras_csdnet.CSDNet or a `.keras` path, "
+                    f"got {type(model_or_path).__name__}."
+                )
+            path = os.path.join(tmp, "model.keras")
+            model_or_path.save(path)
+        args = [sys.executable, "-m", "keras_csdnet.exporter", path, os.path.abspath(output),
+                "--format", format, "--num-samples", str(num_samples),
+                "--report", os.path.join(tmp, "report.json")]
+        if quantization:
+            args += ["--quantization", quantization]
+        for flag, data in (("--representative", representative_data),
+                           ("--samples", sample_images)):
+            if data is not None:
+                file = os.path.join(tmp, flag.strip("-") + ".npy")
+                np.save(file, _as_images(data, image_size_of(model_or_path), limit=300))
+                args += [flag, file]
+        if not check:
+            args.append("--no-check")
+        env = dict(os.environ, KERAS_BACKEND="tensorflow")
+        proc = subprocess.run(args, env=env, capture_output=True, text=True)
+        report_file = os.path.join(tmp, "report.json")
+        if os.path.exists(report_file):
+            with open(report_file) as f:
+                result = json.load(f)
+            if "error" in result:
+                error = {"ValueError": ValueError, "ExportParityError": ExportParityError}.get(
+                    result["error_type"], RuntimeError)
+                raise error(result["error"])
+            return result
+        raise RuntimeError(
+            "The TensorFlow export subprocess failed. Run it yourself to see why:\n"
+            f"  KERAS_BACKEND=tensorflow {' '.join(args[:4])} --format {format}\n"
+            f"Its last output:\n{proc.stderr[-3000:]}"
+        )
+
+
+def image_size_of(model_or_path):
+    """The `image_size` of a CSDNet, or of its `.keras` file (without loading it)."""
+    if hasattr(model_or_path, "image_size"):
+        return model_or_path.image_size
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(model_or_path) as z:
+            config = json.loads(z.read("config.json"))
+        return int(config["config"]["image_size"])
+    except Exception as e:
+        raise ValueError(
+            f"{os.fspath(model_or_path)!r} is not a keras_csdnet.CSDNet `.keras` file "
+            f"({type(e).__name__}: {e}). Save models with `model.save('m.keras')`."
+        ) from e
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Export a CSDNet .keras file (TensorFlow backend).")
+    p.add_argument("model")
+    p.add_argument("output")
+    p.add_argument("--format", default="saved_model", choices=FORMATS)
+    p.add_argument("--quantization", default=None, choices=[q for q in QUANTIZATIONS if q])
+    p.add_argument("--representative", help=".npy images for int8 calibration")
+    p.add_argument("--samples", help=".npy images for the parity check")
+    p.add_argument("--num-samples", type=int, default=64)
+    p.add_argument("--report", help="write the report (or the error) to this JSON file")
+    p.add_argument("--no-check", action="store_true")
+    args = p.parse_args(argv)
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        sys.exit("Run with KERAS_BACKEND=tensorflow.")
+    load = lambda f: np.load(f) if f else None  # noqa: E731
+    try:
+        report = export(args.model, args.output, args.format, args.quantization,
+                        load(args.representative), load(args.samples), args.num_samples,
+                        not args.no_check)
+    except (ValueError, ExportParityError) as e:
+        report = {"error": str(e), "error_type": type(e).__name__}
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(report, f, indent=1)
+    print(json.dumps(report, indent=1))
+    return 1 if "error" in report else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
