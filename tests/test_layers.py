@@ -75,8 +75,9 @@ def test_ssdp_shapes_and_pattern_equals_reassembled_features():
     _, kernels = layer.pattern_map(x)
     kernels = to_numpy(kernels)
     np.testing.assert_allclose(kernels.sum(-1), 1.0, rtol=1e-5)
-    # Reassemble every channel of X with the kernels, then average channels.
-    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)])
+    # Reassemble every channel of X with the kernels (border replicated),
+    # then average channels.
+    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="edge")
     want = np.zeros((2, 5, 6, 4), "float32")
     for i in range(3):
         for j in range(3):
@@ -84,6 +85,18 @@ def test_ssdp_shapes_and_pattern_equals_reassembled_features():
     np.testing.assert_allclose(to_numpy(pattern)[..., 0], want.mean(-1), rtol=1e-4, atol=1e-5)
     sig = 1 / (1 + np.exp(-to_numpy(pattern)))
     np.testing.assert_allclose(to_numpy(enhanced), x * (1 + sig), rtol=1e-5, atol=1e-5)
+
+
+def test_ssdp_pattern_stays_within_the_mean_map_range():
+    # Even with kernels that favour the border, P cannot collapse to 0: it is a
+    # convex combination of channel means (replicated border, not zeros).
+    x = np.random.default_rng(1).uniform(1.0, 2.0, size=(2, 2, 2, 4)).astype("float32")
+    layer = SSDP(kernel_size=5, encoder_kernel_size=1, kernel_channels=2)
+    _, pattern = layer(x)
+    means = x.mean(-1)
+    pattern = to_numpy(pattern)[..., 0]
+    assert (pattern >= means.min((1, 2), keepdims=True) - 1e-5).all()
+    assert (pattern <= means.max((1, 2), keepdims=True) + 1e-5).all()
 
 
 def test_ssdp_bad_arguments():

@@ -63,7 +63,7 @@ class DiscrepancyView(keras.layers.Layer):
         pattern = ops.stop_gradient(ops.cast(pattern, "float32"))
         low = ops.min(pattern, axis=(1, 2, 3), keepdims=True)
         high = ops.max(pattern, axis=(1, 2, 3), keepdims=True)
-        return (pattern - low) / ops.maximum(high - low, 1e-6)
+        return (pattern - low) / ops.maximum(high - low, 1e-12)
 
     def masks(self, pattern):
         """Returns `(normalised P, theta (B, 1, 1, 1), binary mask (B, h, w, 1))`."""

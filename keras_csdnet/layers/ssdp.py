@@ -4,6 +4,14 @@ import keras
 from keras import ops
 
 
+def replicate_pad(x, pad):
+    """Pads `(B, h, w, C)` by repeating the border `pad` times (any h, w >= 1)."""
+    if pad == 0:
+        return x
+    x = ops.concatenate([x[:, :1]] * pad + [x] + [x[:, -1:]] * pad, axis=1)
+    return ops.concatenate([x[:, :, :1]] * pad + [x] + [x[:, :, -1:]] * pad, axis=2)
+
+
 @keras.saving.register_keras_serializable(package="keras_csdnet")
 class SSDP(keras.layers.Layer):
     """Subcategory-Specific Discrepancy Parsing: pattern map and enhancement.
@@ -15,6 +23,12 @@ class SSDP(keras.layers.Layer):
     reassembled with these kernels into the pattern map `P`, and `X` is
     enhanced as `X * (1 + sigmoid(P))`. The layer is part of the inference
     graph; the mask built from `P` (see `DiscrepancyView`) is training-only.
+
+    The border is padded by replication, not zeros, so `P` is a convex
+    combination of real channel means. With zero padding the kernels can put
+    all their weight on the padding, `P` collapses to 0 and the mask (hence
+    SSDP's augmented view) switches off: this was seen in training on small
+    feature maps (2 x 2 at 64 px with a ResNet).
 
     Args:
         kernel_size: int, odd, side `k` of the reassembly kernel. Default 5.
@@ -76,8 +90,7 @@ class SSDP(keras.layers.Layer):
         kernels = ops.softmax(self.encoder(self.compress(features)), axis=-1)
         mean_map = ops.mean(features, axis=-1, keepdims=True)
         h, w = features.shape[1], features.shape[2]
-        pad = k // 2
-        padded = ops.pad(mean_map, [(0, 0), (pad, pad), (pad, pad), (0, 0)])
+        padded = replicate_pad(mean_map, k // 2)
         patches = ops.concatenate(
             [padded[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)],
             axis=-1,
