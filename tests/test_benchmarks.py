@@ -9,7 +9,7 @@ import pytest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
 
-pytestmark = pytest.mark.skipif(
+only_torch = pytest.mark.skipif(
     keras.backend.backend() != "torch", reason="benchmark smoke runs use one backend"
 )
 
@@ -19,11 +19,22 @@ def _run(script, args, monkeypatch):
     return runpy.run_path(os.path.join(ROOT, script), run_name="not_main")["main"](args)
 
 
+@only_torch
 def test_throughput_smoke(monkeypatch):
     result = _run("throughput.py", ["--smoke"], monkeypatch)
     assert result["csdnet_step_s"] > 0 and result["baseline_step_s"] > 0 and result["ratio"] > 0
 
 
+@only_torch
 def test_input_pipeline_smoke(monkeypatch):
     (row,) = _run("input_pipeline.py", ["--smoke"], monkeypatch)
     assert row["cold_img_per_s"] > 0 and row["cached_img_per_s"] > 0
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TFLite conversion runs in-process on TF"
+)
+def test_export_latency_smoke(monkeypatch):
+    (row,) = _run("export_latency.py", ["--smoke"], monkeypatch)
+    assert row["csdnet_tflite_float32_ms"] > 0 and row["plain_keras_predict_ms"] > 0
+    assert row["csdnet_tflite_int8_mb"] < row["csdnet_tflite_float32_mb"]
