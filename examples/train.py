@@ -26,7 +26,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backbone", default="resnet18",
                    help=f"one of {keras_csdnet.backbones.known_backbones()}")
-    p.add_argument("--image-size", type=int, default=64)
+    # 72 px gives ResNets a 3 x 3 final feature map; at 64 px (2 x 2) XLA on
+    # CPU hits a slow path that makes a JAX step 3-4x slower (see benchmarks/).
+    p.add_argument("--image-size", type=int, default=72)
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--classes", type=int, default=20, help="number of cultivars")
@@ -56,7 +58,7 @@ def parse_args(argv=None):
     if args.smoke:
         args.classes = min(args.classes, 5)
         args.epochs = min(args.epochs, 2)
-        args.image_size = min(args.image_size, 64)
+        args.image_size = min(args.image_size, 72)
         args.test_per_class = min(args.test_per_class, 2)
     return args
 

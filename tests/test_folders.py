@@ -104,6 +104,11 @@ def test_given_splits_carve_validation_from_train(tmp_path):
         _save(os.path.join(root, "val", c, "v.png"))
     train, val, _, _ = load_image_folder(root, image_size=16)
     assert (train.num_images, val.num_images) == (8, 2)
+    _save(os.path.join(root, "test", "stranger", "0.png"))  # a class with no training images
+    with pytest.raises(ValueError, match="training split lacks.*stranger"):
+        load_image_folder(root, image_size=16)
+    _, _, test, names = load_image_folder(root, image_size=16, classes=["a"])
+    assert names == ["a"] and test.num_images == 2
 
 
 def _ufg(root, lines_train, lines_test, n_images=6):
@@ -197,3 +202,12 @@ def test_folder_errors(tmp_path):
         load_image_folder(root, layout="coco")
     with pytest.raises(ValueError, match="on_error"):
         load_image_folder(root, shots=1, on_error="ignore")
+
+
+def test_class_selection(tmp_path):
+    root = _pool(str(tmp_path / "pool"), classes=4, per_class=3)
+    _, _, _, names = load_image_folder(root, shots=1, image_size=16, classes=["class_1", "class_3"])
+    assert names == ["class_1", "class_3"]
+    train, _, _, names = load_image_folder(
+        root, shots=1, image_size=16, classes=lambda c: c != "class_0")
+    assert names == ["class_1", "class_2", "class_3"] and train.num_images == 3

@@ -40,12 +40,14 @@ def _list_images(folder):
     return files
 
 
-def _class_folders(root, class_names=None, drop_empty=False, what="class folder"):
+def _class_folders(root, class_names=None, drop_empty=False, what="class folder", keep=None):
     """Lists `root/<class>/...` images; returns `(entries, class_names)`."""
     subdirs = sorted(
         d for d in os.listdir(root)
         if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
     )
+    if keep is not None:
+        subdirs = [d for d in subdirs if _selected(d, keep)]
     if class_names is None:
         class_names = subdirs
     else:
@@ -75,6 +77,10 @@ def _class_folders(root, class_names=None, drop_empty=False, what="class folder"
         entries = [(f, remap[y]) for f, y in entries]
         class_names = keep
     return entries, class_names
+
+
+def _selected(name, keep):
+    return keep(name) if callable(keep) else name in keep
 
 
 def _read_annotations(root, split, num_classes=None):
@@ -165,6 +171,7 @@ def load_image_folder(
     augment=True,
     cache="auto",
     num_classes=None,
+    classes=None,
 ):
     """Loads a folder of images into few-shot train / validation / test datasets.
 
@@ -198,6 +205,9 @@ def load_image_folder(
         cache: True, False or `"auto"` (decoded images kept in memory when
             they fit).
         num_classes: optional int, checks UFG labels against `[1, num_classes]`.
+        classes: optional list of class folder names, or a predicate on the
+            name, to load only those classes (folder layouts), e.g.
+            `classes=lambda c: c.startswith("Quercus_")`.
 
     Returns:
         `ImageFolderSplits(train, val, test, class_names)`: batched
@@ -222,6 +232,8 @@ def load_image_folder(
         layout = detect_layout(path)
 
     if layout == "ufg":
+        if classes is not None:
+            raise ValueError("`classes=` selects class folders; the UFG layout has none.")
         train, val, test, names = ufg_entries(path, num_classes)
     elif layout == "splits":
         for split in ("train", "test"):
@@ -230,13 +242,18 @@ def load_image_folder(
                     f"Layout 'splits' needs {os.path.join(path, split)!r}: "
                     "root/{train,val,test}/<class>/<image>."
                 )
-        train, names = _class_folders(os.path.join(path, "train"), None, drop_small_classes)
-        test, _ = _class_folders(os.path.join(path, "test"), names, True, "test class folder")
+        train, names = _class_folders(
+            os.path.join(path, "train"), None, drop_small_classes, keep=classes)
+        test, _ = _class_folders(
+            os.path.join(path, "test"), names, True, "test class folder",
+            keep=names if classes is not None else None)
         val = None
         if os.path.isdir(os.path.join(path, "val")):
-            val, _ = _class_folders(os.path.join(path, "val"), names, True, "val class folder")
+            val, _ = _class_folders(
+                os.path.join(path, "val"), names, True, "val class folder",
+                keep=names if classes is not None else None)
     else:
-        train, names = _class_folders(path, None, drop_small_classes)
+        train, names = _class_folders(path, None, drop_small_classes, keep=classes)
         val, test = None, None
 
     everything = train + (val or []) + (test or [])
