@@ -38,3 +38,12 @@ def test_export_latency_smoke(monkeypatch):
     (row,) = _run("export_latency.py", ["--smoke"], monkeypatch)
     assert row["csdnet_tflite_float32_ms"] > 0 and row["plain_keras_predict_ms"] > 0
     assert row["csdnet_tflite_int8_mb"] < row["csdnet_tflite_float32_mb"]
+
+
+@only_torch
+def test_accuracy_smoke(monkeypatch):
+    table = _run("accuracy.py", ["--smoke"], monkeypatch)
+    assert {(t["protocol"], t["row"]) for t in table} == {
+        ("scratch", "baseline"), ("scratch", "csdnet"),
+        ("transfer", "baseline"), ("transfer", "csdnet")}
+    assert all(0.0 <= t["mean"] <= 1.0 for t in table)
