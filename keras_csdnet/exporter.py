@@ -59,15 +59,11 @@ def _as_images(data, image_size, limit=None):
     """Array `(N, S, S, 3)` float32 from an array or a dataset of (x, y) batches."""
     if data is None:
         return None
-    if hasattr(data, "as_numpy_iterator") or (
-        not isinstance(data, np.ndarray) and hasattr(data, "__iter__")
-        and not isinstance(data, (list, tuple))
-    ):
-        batches = []
-        total = 0
+    if not hasattr(data, "shape") and not isinstance(data, (list, tuple)):
+        # A dataset or iterable of batches: images, or (images, labels, ...).
+        batches, total = [], 0
         for batch in data:
-            x = batch[0] if isinstance(batch, (tuple, list)) else batch
-            x = np.asarray(x)
+            x = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch)
             batches.append(x)
             total += len(x)
             if limit and total >= limit:

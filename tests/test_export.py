@@ -127,3 +127,13 @@ def test_export_tflite_example(trained, tmp_path, capsys):
     predicted = main(["--model", path, "--output", out])
     printed = capsys.readouterr().out
     assert predicted in ("oak", "ash", "elm") and "passed" in printed and predicted in printed
+
+
+def test_representative_data_from_a_dataset(trained, tmp_path):
+    import tensorflow as tf
+
+    _, path, train_images, test_images = trained
+    ds = tf.data.Dataset.from_tensor_slices((train_images, np.zeros(len(train_images)))).batch(8)
+    report = keras_csdnet.export(path, str(tmp_path / "d.tflite"), "tflite",
+                                 quantization="dynamic_int8", representative_data=ds)
+    assert report["num_samples"] == len(train_images) and report["passed"]
