@@ -135,14 +135,13 @@ def make_dataset(
     ds = ds.batch(batch_size)
     if training and augment:
         augmentation = train_augmentation(image_size, seed=seed)
-        ds = ds.map(
-            lambda x, y: (augment_batch(tf.cast(x, "float32"), augmentation), y),
-            num_parallel_calls=autotune,
-        )
-    ds = ds.map(
-        lambda x, y: (tf.cast(tf.clip_by_value(tf.round(tf.cast(x, "float32")), 0, 255), tf.uint8), y),
-        num_parallel_calls=autotune,
-    )
+
+        def augment(x, y):
+            x = augment_batch(tf.cast(x, "float32"), augmentation)
+            # Back to the uint8 contract; crops alone stay uint8 and skip this.
+            return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8), y
+
+        ds = ds.map(augment, num_parallel_calls=autotune)
     ds = ds.prefetch(autotune)
     ds.class_names = list(class_names) if class_names is not None else None
     ds.num_images = len(paths)
