@@ -1,0 +1,405 @@
+"""Shared parts of the few-shot accuracy benchmarks (`accuracy.py`, `study.py`).
+
+TensorFlow is not needed here (the GPU machine has none): images are decoded
+once with the library's Pillow reader into a compressed `.npz` per dataset
+folder (`pack`), the few-shot splits come from `keras_csdnet.data.few_shot_split`
+(the same splits as `load_image_folder`), and training batches are augmented in
+NumPy with the recipe of `keras_csdnet.data.make_dataset`: square resize to
+`image_size * 512 / 448`, random crop to `image_size`, horizontal flip,
+rotation of up to 10 degrees either way (reflect fill), brightness and contrast
+jitter of 0.1 (saturation too, a no-op on these grey images). Evaluation uses
+the centre crop.
+
+A job is a dict (dataset, protocol, shots, seed, row, config); `run_job`
+trains one model and returns a JSON-able record; `run_pool` runs jobs in
+parallel worker processes (several models share one GPU well at these sizes)
+and stops taking new jobs at a deadline.
+"""
+
+import json
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+
+ROWS = {
+    "baseline": dict(ssdp=False, ddl=False, ssdt=False),
+    "+ssdp": dict(ssdp=True, ddl=False, ssdt=False),
+    "+ssdp+ddl": dict(ssdp=True, ddl=True, ssdt=False),
+    "csdnet": dict(ssdp=True, ddl=True, ssdt=True),
+    "ddl_only": dict(ssdp=False, ddl=True, ssdt=False),
+    "ssdt_only": dict(ssdp=False, ddl=False, ssdt=True),
+}
+
+# name -> (folder under the data root, class-name prefix of the target classes
+# or None for all; the transfer protocol pretrains on the folder's other classes)
+DATASETS = {
+    "leaves99": ("leaves99", None),
+    "oaks": ("leaves99", "Quercus_"),
+    "orl_faces": ("orl_faces", None),
+    "omniglot_small": ("omniglot_small", None),
+    "katakana": ("omniglot_small", "Japanese_(katakana)_"),
+}
+
+# Raw-pixel nearest-class-mean floors at k = 3 from shared/data/README.md
+# (64 px, mean of 5 splits); each record also carries the floor measured on
+# its own split and image size (`pixel_floor`).
+README_FLOORS = {"leaves99": 0.419, "oaks": 0.357, "orl_faces": 0.854, "omniglot_small": 0.139}
+
+# Settings every model of a study shares unless a job's config says otherwise.
+DEFAULTS = dict(
+    backbone="resnet18", image_size=72, batch_size=16, learning_rate=1e-3, epochs=40,
+    pretrain_epochs=30, val_shots=1,
+)
+
+
+# ---------------------------------------------------------------- the data
+def pack(data_root, folder, image_size, cache_dir):
+    """Decodes every image of `data_root/folder` once; returns the `.npz` path."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keras_csdnet.data.images import is_image_file, read_image
+    from keras_csdnet.data.pipeline import resize_size
+
+    short = resize_size(image_size)
+    path = os.path.join(cache_dir, f"{folder}_{short}.npz")
+    if os.path.exists(path):
+        return path
+    root = os.path.join(data_root, folder)
+    names = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    files, labels = [], []
+    for label, name in enumerate(names):
+        for f in sorted(os.listdir(os.path.join(root, name))):
+            if is_image_file(f):
+                files.append(os.path.join(name, f))
+                labels.append(label)
+    with ThreadPoolExecutor(8) as ex:
+        images = list(ex.map(lambda f: read_image(os.path.join(root, f), short, True), files))
+    images = np.stack(images)
+    if np.array_equal(images[..., 0], images[..., 1]) and np.array_equal(
+            images[..., 0], images[..., 2]):
+        images = images[..., 0]  # grey: stored once, repeated to 3 channels per batch
+    os.makedirs(cache_dir, exist_ok=True)
+    np.savez_compressed(path + ".tmp.npz", images=images, labels=np.asarray(labels, np.int32),
+                        files=np.asarray(files), class_names=np.asarray(names))
+    os.replace(path + ".tmp.npz", path)
+    return path
+
+
+_PACKS = {}
+
+
+def load_pack(path):
+    if path not in _PACKS:
+        with np.load(path) as z:
+            _PACKS[path] = dict(images=z["images"], labels=z["labels"],
+                                files=[str(f) for f in z["files"]],
+                                class_names=[str(c) for c in z["class_names"]])
+    return _PACKS[path]
+
+
+def select_classes(data, prefix, target):
+    """Indices and names of the target classes (`target=True`) or the others."""
+    names = data["class_names"]
+    chosen = [i for i, n in enumerate(names)
+              if prefix is None or (n.startswith(prefix) == target)]
+    return chosen, [names[i] for i in chosen]
+
+
+def split(data, prefix, shots, val_shots, seed):
+    """Few-shot split of the target classes: index arrays and class names."""
+    from keras_csdnet.data import few_shot_split
+
+    chosen, names = select_classes(data, prefix, True)
+    relabel = {c: i for i, c in enumerate(chosen)}
+    items = [i for i, y in enumerate(data["labels"]) if int(y) in relabel]
+    labels = [relabel[int(data["labels"][i])] for i in items]
+    # Split on file names (as load_image_folder does), then map back to rows.
+    row_of = {data["files"][i]: i for i in items}
+    train, val, test, names = few_shot_split(
+        [data["files"][i] for i in items], labels, names, shots, val_shots, 1, seed)
+
+    def rows(entries):
+        return (np.asarray([row_of[f] for f, _ in entries], np.int64),
+                np.asarray([y for _, y in entries], np.int32))
+
+    return rows(train), rows(val), rows(test), names
+
+
+def others(data, prefix):
+    """All images of the non-target classes (the transfer pretraining set)."""
+    chosen, names = select_classes(data, prefix, False)
+    relabel = {c: i for i, c in enumerate(chosen)}
+    idx = np.asarray([i for i, y in enumerate(data["labels"]) if int(y) in relabel], np.int64)
+    return idx, np.asarray([relabel[int(data["labels"][i])] for i in idx], np.int32), names
+
+
+def _rgb(images):
+    return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
+
+
+def center_crop(images, image_size):
+    off = (images.shape[1] - image_size) // 2
+    return _rgb(images[:, off:off + image_size, off:off + image_size])
+
+
+def augment(images, image_size, rng, rotation_degrees=10.0, jitter=0.1):
+    """The training recipe of `make_dataset`, in NumPy, on a batch of uint8 images."""
+    from scipy import ndimage
+
+    n, big = images.shape[0], images.shape[1]
+    ys = rng.integers(0, big - image_size + 1, n)
+    xs = rng.integers(0, big - image_size + 1, n)
+    out = np.empty((n, image_size, image_size) + images.shape[3:], np.float32)
+    for i in range(n):
+        crop = images[i, ys[i]:ys[i] + image_size, xs[i]:xs[i] + image_size].astype(np.float32)
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        if rotation_degrees:
+            angle = rng.uniform(-rotation_degrees, rotation_degrees)
+            crop = ndimage.rotate(crop, angle, axes=(1, 0), reshape=False, order=1,
+                                  mode="mirror")
+        out[i] = crop
+    if jitter:
+        out += rng.uniform(-jitter, jitter, (n,) + (1,) * (out.ndim - 1)) * 255.0
+        mean = out.mean(axis=(1, 2), keepdims=True)
+        out = (out - mean) * rng.uniform(1 - jitter, 1 + jitter, (n,) + (1,) * (out.ndim - 1))
+        out += mean
+    return _rgb(np.clip(np.round(out), 0, 255).astype(np.uint8))
+
+
+def pixel_floor(data, train, test, size=64):
+    """Raw-pixel nearest-class-mean accuracy on the split (the 'learned nothing' bar)."""
+    from PIL import Image
+
+    def small(idx):
+        return np.stack([
+            np.asarray(Image.fromarray(data["images"][i]).resize((size, size), Image.BILINEAR),
+                       np.float32).reshape(-1) for i in idx])
+
+    (tr, ytr), (te, yte) = train, test
+    xtr, xte = small(tr), small(te)
+    means = np.stack([xtr[ytr == c].mean(0) for c in range(int(ytr.max()) + 1)])
+    d = ((xte[:, None, :] - means[None]) ** 2).sum(-1)
+    return float((d.argmin(1) == yte).mean())
+
+
+def make_sequence(data, idx, labels, image_size, batch_size, seed):
+    """A shuffled, augmented `keras.utils.PyDataset` over `data["images"][idx]`."""
+    import keras
+
+    class FewShotSequence(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=2, use_multiprocessing=False)
+            self.epoch = 0
+            self.order = self._order()
+
+        def _order(self):
+            return np.random.default_rng([seed, self.epoch]).permutation(len(idx))
+
+        def __len__(self):
+            return math.ceil(len(idx) / batch_size)
+
+        def __getitem__(self, i):
+            rows = self.order[i * batch_size:(i + 1) * batch_size]
+            rng = np.random.default_rng([seed, self.epoch, i, 7])
+            return (augment(data["images"][idx[rows]], image_size, rng),
+                    labels[rows])
+
+        def on_epoch_end(self):
+            self.epoch += 1
+            self.order = self._order()
+
+    return FewShotSequence()
+
+
+# ----------------------------------------------------------------- one job
+def model_kwargs(job):
+    """CSDNet arguments of a job: the row's switches and the job's config."""
+    config = dict(job.get("config") or {})
+    for key in ("epochs", "pretrain_epochs", "batch_size", "val_shots"):
+        config.pop(key, None)
+    return dict(ROWS[job["row"]], **config)
+
+
+def _setting(job, key):
+    return (job.get("config") or {}).get(key, job.get(key, DEFAULTS[key]))
+
+
+def pretrain_path(job, workdir):
+    folder, prefix = DATASETS[job["dataset"]]
+    tag = (f"{folder}_{prefix or 'all'}_{job['seed']}_{_setting(job, 'backbone')}_"
+           f"{_setting(job, 'image_size')}_{_setting(job, 'pretrain_epochs')}")
+    return os.path.join(workdir, f"pretrain_{tag.replace('(', '').replace(')', '')}.weights.h5")
+
+
+def run_job(job, paths, workdir):
+    """Trains one job's model; returns its record (test accuracy unless `job['sweep']`)."""
+    import keras
+
+    import keras_csdnet
+
+    start = time.time()
+    folder, prefix = DATASETS[job["dataset"]]
+    data = load_pack(paths[folder])
+    size, batch = _setting(job, "image_size"), _setting(job, "batch_size")
+    backbone, seed = _setting(job, "backbone"), job["seed"]
+    keras.utils.set_random_seed(seed)
+
+    if job["protocol"] == "pretrain":
+        idx, labels, names = others(data, prefix)
+        model = keras_csdnet.CSDNet(backbone=backbone, num_classes=len(names), image_size=size,
+                                    seed=seed, **ROWS["baseline"])
+        epochs = _setting(job, "pretrain_epochs")
+        hist = model.fit(make_sequence(data, idx, labels, size, batch, seed), epochs=epochs,
+                         verbose=0)
+        path = pretrain_path(job, workdir)
+        model.backbone.save_weights(path + ".tmp.weights.h5")
+        os.replace(path + ".tmp.weights.h5", path)
+        return dict(job, classes=len(names), train_images=len(idx),
+                    train_accuracy=round(float(hist.history["accuracy"][-1]), 4),
+                    seconds=round(time.time() - start, 1))
+
+    val_shots = _setting(job, "val_shots")
+    train, val, test, names = split(data, prefix, job["shots"], val_shots, seed)
+    weights = None
+    if job["protocol"] == "transfer":
+        weights = pretrain_path(job, workdir)
+        while not os.path.exists(weights):  # another worker is pretraining it
+            time.sleep(2)
+    kwargs = model_kwargs(job)
+    kwargs.setdefault("backbone", backbone)
+    kwargs.setdefault("image_size", size)
+    model = keras_csdnet.CSDNet(num_classes=len(names), weights=weights, seed=seed, **kwargs)
+    epochs = _setting(job, "epochs")
+    x_val, y_val = center_crop(data["images"][val[0]], size), val[1]
+    best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                         patience=epochs + 1, restore_best_weights=True)
+    hist = model.fit(make_sequence(data, train[0], train[1], size, batch, seed), epochs=epochs,
+                     verbose=0, validation_data=(x_val, y_val), validation_batch_size=64,
+                     callbacks=[best])
+    val_curve = [round(float(v), 4) for v in hist.history["val_accuracy"]]
+    tail = val_curve[-max(1, len(val_curve) // 4):]
+    record = dict(job, classes=len(names), train_images=len(train[0]),
+                  val_images=len(val[0]), best_epoch=best.best_epoch + 1,
+                  val_best=max(val_curve), val_tail=round(statistics.mean(tail), 4),
+                  val_curve=val_curve, backend=keras.backend.backend())
+    for key in ("cls_loss", "qc_loss", "ssdt_loss"):
+        if key in hist.history:
+            record[f"final_{key}"] = round(float(hist.history[key][-1]), 4)
+    if not job.get("sweep"):  # a sweep never looks at the test images
+        x_test = center_crop(data["images"][test[0]], size)
+        result = model.evaluate(x_test, test[1], batch_size=64, verbose=0, return_dict=True)
+        record.update(test_accuracy=round(float(result["accuracy"]), 4),
+                      test_images=len(test[0]),
+                      pixel_floor=round(pixel_floor(data, train, test), 4))
+    record["seconds"] = round(time.time() - start, 1)
+    return record
+
+
+# ---------------------------------------------------------------- the pool
+def job_key(job):
+    config = json.dumps(job.get("config") or {}, sort_keys=True)
+    return (f"{job['dataset']}|{job['protocol']}|{job.get('shots')}|{job['seed']}|"
+            f"{job['row']}|{config}|{bool(job.get('sweep'))}")
+
+
+def read_records(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+_WORKER = {}
+
+
+def _init_worker(paths, workdir):
+    _WORKER.update(paths=paths, workdir=workdir)
+
+
+def _work(job):
+    job = dict(job)
+    deadline = job.pop("deadline", None)
+    if deadline and time.time() > deadline:
+        return dict(job, skipped="deadline")
+    try:
+        return run_job(job, _WORKER["paths"], _WORKER["workdir"])
+    except Exception as e:  # one failed job must not lose the others
+        import traceback
+
+        return dict(job, error=f"{type(e).__name__}: {e}", trace=traceback.format_exc()[-2000:])
+
+
+def make_pool(workers, paths, workdir):
+    """`workers` spawned processes that keep their Keras/JAX state between jobs."""
+    import multiprocessing as mp
+
+    os.makedirs(workdir, exist_ok=True)
+    return mp.get_context("spawn").Pool(workers, initializer=_init_worker,
+                                         initargs=(paths, workdir))
+
+
+def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, log=print):
+    """Runs the jobs not already in `output` (JSON lines); appends each record.
+
+    Uses `pool` (from `make_pool`) if given, else runs in this process. Jobs
+    are taken in order; none is started after `deadline` (a `time.time()`
+    value). Returns the records of this call (including `error` / `skipped`
+    ones, which are not written, so a rerun retries them).
+    """
+    done = {job_key(r) for r in read_records(output)}
+    todo = [dict(j, deadline=deadline) for j in jobs if job_key(j) not in done]
+    os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+    results = []
+
+    def keep(record):
+        results.append(record)
+        if "error" in record:
+            log(f"ERROR {job_key(record)}: {record['error']}\n{record.get('trace', '')}")
+        elif "skipped" not in record:
+            with open(output, "a") as f:
+                f.write(json.dumps(record) + "\n")
+            brief = {k: record[k] for k in ("dataset", "protocol", "shots", "seed", "row",
+                                             "config", "val_tail", "test_accuracy", "seconds")
+                     if k in record}
+            log(json.dumps(brief))
+
+    if pool is None:
+        os.makedirs(workdir, exist_ok=True)
+        _init_worker(paths, workdir)
+        for job in todo:
+            keep(_work(job))
+    else:
+        for record in pool.imap_unordered(_work, todo):
+            keep(record)
+    skipped = sum("skipped" in r for r in results)
+    if skipped:
+        log(f"{skipped} job(s) not started: deadline")
+    return results
+
+
+def pack_all(data_root, datasets, image_size, cache_dir):
+    """`pack` of every folder the datasets need; returns {folder: npz path}."""
+    folders = sorted({DATASETS[d][0] for d in datasets})
+    return {f: pack(data_root, f, image_size, cache_dir) for f in folders}
+
+
+def fake_data_root(root):
+    """A tiny fake leaves99/omniglot_small tree for `--smoke` runs."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    trees = {"leaves99": ("Quercus_a", "Quercus_b", "Acer_c", "Acer_d"),
+             "omniglot_small": ("Japanese_(katakana)_character01",
+                                "Japanese_(katakana)_character02", "Greek_character01",
+                                "Greek_character02")}
+    for folder, classes in trees.items():
+        for c in classes:
+            os.makedirs(os.path.join(root, folder, c))
+            for i in range(6):
+                Image.fromarray(rng.integers(0, 256, (40, 30), np.uint8)).save(
+                    os.path.join(root, folder, c, f"{i}.png"))
+    return root

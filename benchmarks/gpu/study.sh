@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The accuracy study (benchmarks/study.py) on one GPU: JAX backend, no
+# TensorFlow needed, WORKERS processes sharing the GPU (the models are small),
+# a persistent XLA compilation cache shared between them. Arguments go to
+# study.py, e.g.:
+#   WORKERS=14 bash benchmarks/gpu/study.sh --cache-dir .benchdata --out-dir out --budget 500
+set -u
+cd "$(dirname "$0")/../.."
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax_cache}
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1
+exec python3 benchmarks/study.py --workers "${WORKERS:-14}" "$@"
