@@ -44,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--protocols", nargs="+", default=["scratch"], choices=["scratch", "transfer"])
     p.add_argument("--config", type=json.loads, default={},
                    help="JSON dict of CSDNet arguments / epochs / val_shots for every row")
+    p.add_argument("--jobs", default=None,
+                   help="JSON file with a list of job dicts to run instead of the grid")
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--deadline", type=float, default=0, help="stop starting jobs after S seconds")
     p.add_argument("--cache-dir", default=os.path.join("benchmarks", "results", "packed"))
@@ -84,23 +86,25 @@ def summarize(path, plot=None, records=None, log=print):
     for r in records:
         if "test_accuracy" not in r:
             continue
-        key = (r["dataset"], r["protocol"], r["shots"], r["row"])
+        key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
         groups.setdefault(key, []).append(r)
     table = []
-    for key, rs in sorted(groups.items(), key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]))):
+    for key, rs in sorted(groups.items(),
+                          key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
         values = [r["test_accuracy"] for r in rs]
         floors = [r["pixel_floor"] for r in rs if "pixel_floor" in r]
         table.append(dict(
-            dataset=key[0], protocol=key[1], shots=key[2], row=key[3],
+            dataset=key[0], protocol=key[1], shots=key[2], row=key[3], variant=key[4],
             mean=statistics.mean(values),
             std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values),
             floor=statistics.mean(floors) if floors else None,
             readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None))
-    log("| dataset | protocol | k | row | test accuracy (mean ± std) | seeds | pixel floor |")
-    log("|---|---|---|---|---|---|---|")
+    log("| dataset | protocol | k | row | settings | test accuracy (mean ± std) | seeds "
+        "| pixel floor |")
+    log("|---|---|---|---|---|---|---|---|")
     for t in table:
         floor = f"{t['floor']:.3f}" if t["floor"] is not None else "-"
-        log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | "
+        log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | {t['variant']} | "
             f"{t['mean']:.3f} ± {t['std']:.3f} | {t['n']} | {floor} |")
     if plot and table:
         _plot(table, plot, log)
@@ -129,7 +133,9 @@ def _plot(table, path, log=print):
         if rows[0]["floor"] is not None:
             ax.axhline(rows[0]["floor"], color="r", ls="--", lw=1, label="pixel floor")
             ax.legend(loc="lower right", fontsize=7)
-        ax.set_xticks(range(len(rows)), [t["row"] for t in rows], rotation=40, fontsize=7)
+        labels = [t["row"] + (f"\n{t['variant'].split(', ')[-1]}" if t["row"] != "baseline"
+                              and t["variant"] else "") for t in rows]
+        ax.set_xticks(range(len(rows)), labels, rotation=40, fontsize=6)
         ax.set_title(f"{panel[0]} {panel[1]} k={panel[2]} (n={rows[0]['n']})", fontsize=9)
         ax.set_ylabel("test accuracy")
         ax.set_ylim(0, 1)
@@ -157,13 +163,19 @@ def main(argv=None):
     if args.smoke:
         args = smoke_args(args)
     size = args.config.get("image_size", fewshot.DEFAULTS["image_size"])
+    if args.jobs:
+        with open(args.jobs) as f:
+            jobs = json.load(f)
+        args.datasets = sorted({j["dataset"] for j in jobs})
+    else:
+        jobs = grid_jobs(args.datasets, args.protocols, args.shots, args.seeds, args.rows,
+                         args.config)
     paths = fewshot.pack_all(args.data_root, args.datasets, size, args.cache_dir)
-    jobs = grid_jobs(args.datasets, args.protocols, args.shots, args.seeds, args.rows,
-                     args.config)
     deadline = time.time() + args.deadline if args.deadline else None
     if args.workers > 1:
         with fewshot.make_pool(args.workers, paths, args.workdir) as pool:
-            fewshot.run_pool(jobs, args.output, pool=pool, deadline=deadline)
+            fewshot.run_pool(jobs, args.output, workdir=args.workdir, pool=pool,
+                             deadline=deadline)
     else:
         fewshot.run_pool(jobs, args.output, paths, args.workdir, deadline=deadline)
     return summarize(args.output, args.plot)

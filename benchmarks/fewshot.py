@@ -51,7 +51,7 @@ README_FLOORS = {"leaves99": 0.419, "oaks": 0.357, "orl_faces": 0.854, "omniglot
 # Settings every model of a study shares unless a job's config says otherwise.
 DEFAULTS = dict(
     backbone="resnet18", image_size=72, batch_size=16, learning_rate=1e-3, epochs=40,
-    pretrain_epochs=30, val_shots=1,
+    pretrain_epochs=30, pretrain_learning_rate=1e-3, val_shots=1,
 )
 
 
@@ -219,7 +219,7 @@ def make_sequence(data, idx, labels, image_size, batch_size, seed):
 def model_kwargs(job):
     """CSDNet arguments of a job: the row's switches and the job's config."""
     config = dict(job.get("config") or {})
-    for key in ("epochs", "pretrain_epochs", "batch_size", "val_shots"):
+    for key in ("epochs", "pretrain_epochs", "pretrain_learning_rate", "batch_size", "val_shots"):
         config.pop(key, None)
     return dict(ROWS[job["row"]], **config)
 
@@ -251,7 +251,8 @@ def run_job(job, paths, workdir):
     if job["protocol"] == "pretrain":
         idx, labels, names = others(data, prefix)
         model = keras_csdnet.CSDNet(backbone=backbone, num_classes=len(names), image_size=size,
-                                    seed=seed, **ROWS["baseline"])
+                                    seed=seed, learning_rate=_setting(job, "pretrain_learning_rate"),
+                                    **ROWS["baseline"])
         epochs = _setting(job, "pretrain_epochs")
         hist = model.fit(make_sequence(data, idx, labels, size, batch, seed), epochs=epochs,
                          verbose=0)
@@ -297,6 +298,26 @@ def run_job(job, paths, workdir):
                       pixel_floor=round(pixel_floor(data, train, test), 4))
     record["seconds"] = round(time.time() - start, 1)
     return record
+
+
+KNOB_NAMES = ("alpha", "beta", "temperature", "margin", "threshold_low", "threshold_high",
+              "mask_mode", "queue_size")
+
+
+def variant(record):
+    """Short label of what a record's config changes: schedule and CSDNet knobs."""
+    config = record.get("config") or {}
+    parts = []
+    if "learning_rate" in config:
+        parts.append(f"lr {config['learning_rate']:g}")
+    if "epochs" in config:
+        parts.append(f"{config['epochs']} ep")
+    switches = ROWS.get(record.get("row"), ROWS["csdnet"])
+    acts = dict(mask_mode="ssdp", threshold_low="ssdp", threshold_high="ssdp", alpha="ddl",
+                margin="ddl", queue_size="ddl", beta="ssdt", temperature="ssdt")
+    parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
+              for k in KNOB_NAMES if k in config and switches[acts[k]]]
+    return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- the pool
@@ -345,13 +366,20 @@ def make_pool(workers, paths, workdir):
 def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, log=print):
     """Runs the jobs not already in `output` (JSON lines); appends each record.
 
-    Uses `pool` (from `make_pool`) if given, else runs in this process. Jobs
+    Uses `pool` (from `make_pool`, same `workdir`) if given, else runs in this
+    process. A pretraining job runs again if its weights are not in `workdir`. Jobs
     are taken in order; none is started after `deadline` (a `time.time()`
     value). Returns the records of this call (including `error` / `skipped`
     ones, which are not written, so a rerun retries them).
     """
     done = {job_key(r) for r in read_records(output)}
-    todo = [dict(j, deadline=deadline) for j in jobs if job_key(j) not in done]
+
+    def needed(job):
+        if job["protocol"] == "pretrain":  # its weights may be gone (another machine)
+            return not os.path.exists(pretrain_path(job, workdir))
+        return job_key(job) not in done
+
+    todo = [dict(j, deadline=deadline) for j in jobs if needed(j)]
     os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
     results = []
 

@@ -9,13 +9,20 @@ Backend from the environment; one backend per run:
 Each configuration is built, compiled and warmed up (compilation excluded),
 then `train_on_batch` is timed `--steps` times; this is repeated `--repeats`
 times with fresh models, alternating CSDNet and baseline so machine noise hits
-both. Reports median step time, images/s and the CSDNet / baseline ratio.
+both. Reports median step time, images/s and the CSDNet / baseline ratio, the
+median inference latency (`predict_on_batch`, batch 1, the inference path only)
+of both, and the peak memory (resident set size) of a separate process per
+model that builds it and runs the same steps (`--no-memory` skips that).
 """
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import keras
@@ -34,13 +41,59 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=3, help="untimed steps (compilation)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dtype-policy", default="float32")
+    p.add_argument("--latency-runs", type=int, default=20, help="timed batch-1 predictions")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument("--memory-probe", choices=["baseline", "csdnet"], help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--smoke", action="store_true", help="tiny run to check the script")
     args = p.parse_args(argv)
     if args.smoke:
         args.image_size, args.batch_size, args.steps = 32, 2, 2
         args.warmup, args.repeats, args.classes = 1, 1, 3
+        args.latency_runs = 2
     return args
+
+
+CONFIGS = {
+    "baseline": dict(ssdp=False, ddl=False, ssdt=False),
+    "csdnet": dict(ssdp=True, ddl=True, ssdt=True),
+}
+
+
+def _rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def memory_probe(args, x, y):
+    """Runs in its own process: peak RSS of building and training one model."""
+    before = _rss_mb()
+    model = build(args, args.memory_probe, 0)
+    time_steps(model, x, y, args.warmup, args.steps)
+    print(json.dumps({"after_import_mb": round(before, 1), "peak_mb": round(_rss_mb(), 1)}))
+
+
+def peak_memory(name, argv):
+    """Peak RSS (MiB) of a fresh process training `name`; and its growth over the import."""
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--memory-probe",
+                          name], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def build(args, name, seed):
+    return keras_csdnet.CSDNet(backbone=args.backbone, num_classes=args.classes,
+                               image_size=args.image_size, seed=seed, **CONFIGS[name])
+
+
+def latency(model, x, runs):
+    one = x[:1]
+    for _ in range(3):
+        model.predict_on_batch(one)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.predict_on_batch(one)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def time_steps(model, x, y, warmup, steps):
@@ -55,26 +108,21 @@ def time_steps(model, x, y, warmup, steps):
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     keras.mixed_precision.set_global_policy(args.dtype_policy)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (args.batch_size, args.image_size, args.image_size, 3), "uint8")
     y = rng.integers(0, args.classes, args.batch_size).astype("int32")
-    configs = {
-        "baseline": dict(ssdp=False, ddl=False, ssdt=False),
-        "csdnet": dict(ssdp=True, ddl=True, ssdt=True),
-    }
-    times = {name: [] for name in configs}
+    if args.memory_probe:
+        return memory_probe(args, x, y)
+    times = {name: [] for name in CONFIGS}
+    latencies = {name: [] for name in CONFIGS}
     for repeat in range(args.repeats):
-        for name, switches in configs.items():
-            model = keras_csdnet.CSDNet(
-                backbone=args.backbone,
-                num_classes=args.classes,
-                image_size=args.image_size,
-                seed=repeat,
-                **switches,
-            )
+        for name in CONFIGS:
+            model = build(args, name, repeat)
             times[name] += time_steps(model, x, y, args.warmup, args.steps)
+            latencies[name] += latency(model, x, args.latency_runs)
             del model
     result = {
         "backend": keras.backend.backend(),
@@ -89,7 +137,19 @@ def main(argv=None):
         median = statistics.median(values)
         result[f"{name}_step_s"] = round(median, 4)
         result[f"{name}_img_per_s"] = round(args.batch_size / median, 2)
+        result[f"{name}_latency_ms"] = round(1000 * statistics.median(latencies[name]), 2)
     result["ratio"] = round(result["csdnet_step_s"] / result["baseline_step_s"], 3)
+    result["latency_ratio"] = round(
+        result["csdnet_latency_ms"] / result["baseline_latency_ms"], 3)
+    if not args.no_memory:
+        probe_argv = [a for a in argv if a != "--smoke"]
+        if args.smoke:
+            probe_argv += ["--image-size", "32", "--batch-size", "2", "--steps", "2",
+                           "--warmup", "1", "--classes", "3"]
+        for name in CONFIGS:
+            mem = peak_memory(name, probe_argv)
+            result[f"{name}_peak_mb"] = mem["peak_mb"]
+            result[f"{name}_train_mb"] = round(mem["peak_mb"] - mem["after_import_mb"], 1)
     print(json.dumps(result))
     if args.json:
         with open(args.json, "w") as f:

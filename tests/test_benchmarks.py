@@ -23,6 +23,9 @@ def _run(script, args, monkeypatch):
 def test_throughput_smoke(monkeypatch):
     result = _run("throughput.py", ["--smoke"], monkeypatch)
     assert result["csdnet_step_s"] > 0 and result["baseline_step_s"] > 0 and result["ratio"] > 0
+    assert result["csdnet_latency_ms"] > 0 and result["latency_ratio"] > 0
+    # Peak memory of a separate process per model, above what the imports took.
+    assert result["csdnet_peak_mb"] > 0 and result["baseline_peak_mb"] > 0
 
 
 @only_torch
@@ -47,3 +50,30 @@ def test_accuracy_smoke(monkeypatch):
         ("scratch", "baseline"), ("scratch", "csdnet"),
         ("transfer", "baseline"), ("transfer", "csdnet")}
     assert all(0.0 <= t["mean"] <= 1.0 for t in table)
+    assert all(t["floor"] is not None for t in table)  # measured on each split
+
+
+@only_torch
+def test_study_smoke(monkeypatch):
+    """Sweep on validation -> selection -> test grid, end to end on fake data."""
+    selection, table = _run("study.py", ["--smoke"], monkeypatch)
+    assert set(selection["chosen_schedules"]) == {"scratch"}
+    assert "alpha" in selection["knob_scores"] and "default" in selection["knob_scores"]
+    assert {t["row"] for t in table} == set(
+        ["baseline", "+ssdp", "+ssdp+ddl", "csdnet", "ddl_only", "ssdt_only"])
+
+
+def test_fewshot_augment_keeps_the_contract():
+    """The NumPy training augmentation returns uint8 crops of the right size, 3 channels."""
+    import numpy as np
+
+    sys.path.insert(0, ROOT)
+    import fewshot
+
+    images = np.random.default_rng(0).integers(0, 256, (4, 41, 41), np.uint8)
+    out = fewshot.augment(images, 36, np.random.default_rng(1))
+    assert out.shape == (4, 36, 36, 3) and out.dtype == np.uint8
+    assert np.array_equal(out[..., 0], out[..., 2])  # grey stays grey
+    center = fewshot.center_crop(images, 36)
+    assert center.shape == (4, 36, 36, 3)
+    assert np.array_equal(center[0, :, :, 0], images[0, 2:38, 2:38])
