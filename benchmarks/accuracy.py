@@ -133,8 +133,9 @@ def _plot(table, path, log=print):
         if rows[0]["floor"] is not None:
             ax.axhline(rows[0]["floor"], color="r", ls="--", lw=1, label="pixel floor")
             ax.legend(loc="lower right", fontsize=7)
-        labels = [t["row"] + (f"\n{t['variant'].split(', ')[-1]}" if t["row"] != "baseline"
-                              and t["variant"] else "") for t in rows]
+        labels = [t["row"] + "".join(
+            f"\n{part}" for part in t["variant"].split(", ")
+            if part and not part.startswith("lr ") and not part.endswith(" ep")) for t in rows]
         ax.set_xticks(range(len(rows)), labels, rotation=40, fontsize=6)
         ax.set_title(f"{panel[0]} {panel[1]} k={panel[2]} (n={rows[0]['n']})", fontsize=9)
         ax.set_ylabel("test accuracy")

@@ -221,6 +221,8 @@ def model_kwargs(job):
     config = dict(job.get("config") or {})
     for key in ("epochs", "pretrain_epochs", "pretrain_learning_rate", "batch_size", "val_shots"):
         config.pop(key, None)
+    for key in [k for k in config if k.startswith("_")]:  # labels, e.g. where it ran
+        config.pop(key)
     return dict(ROWS[job["row"]], **config)
 
 
@@ -312,6 +314,7 @@ def variant(record):
         parts.append(f"lr {config['learning_rate']:g}")
     if "epochs" in config:
         parts.append(f"{config['epochs']} ep")
+    parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
     switches = ROWS.get(record.get("row"), ROWS["csdnet"])
     acts = dict(mask_mode="ssdp", threshold_low="ssdp", threshold_high="ssdp", alpha="ddl",
                 margin="ddl", queue_size="ddl", beta="ssdt", temperature="ssdt")

@@ -60,13 +60,25 @@ CONFIGS = {
 }
 
 
-def _rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+def _rss_mb(field="VmHWM"):
+    """Peak (`VmHWM`) or current (`VmRSS`) resident set of this process, MiB.
+
+    Not `getrusage`'s `ru_maxrss`: on Linux it survives `exec`, so a child
+    started by a process that already trained models inherits the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def memory_probe(args, x, y):
     """Runs in its own process: peak RSS of building and training one model."""
-    before = _rss_mb()
+    before = _rss_mb("VmRSS")
     model = build(args, args.memory_probe, 0)
     time_steps(model, x, y, args.warmup, args.steps)
     print(json.dumps({"after_import_mb": round(before, 1), "peak_mb": round(_rss_mb(), 1)}))
