@@ -58,25 +58,18 @@ def parse_args(argv=None):
 
 def grid_jobs(datasets, protocols, shots, seeds, rows, config, log=print):
     """Pretraining jobs first (transfer), then one job per (dataset, protocol, k, seed, row)."""
-    jobs, pretrain = [], []
+    jobs, transfer_sets = [], []
     for name in datasets:
         for protocol in protocols:
             if protocol == "transfer" and DATASETS[name][1] is None:
                 log(f"skip {name}/transfer: no disjoint classes to pretrain on")
                 continue
-            for k in shots:
-                for seed in seeds:
-                    if protocol == "transfer":
-                        job = dict(dataset=name, protocol="pretrain", seed=seed, row="baseline",
-                                   config={k2: v for k2, v in config.items()
-                                           if k2 in ("backbone", "image_size",
-                                                     "pretrain_epochs")})
-                        if job not in pretrain:
-                            pretrain.append(job)
-                    for row in rows:
-                        jobs.append(dict(dataset=name, protocol=protocol, shots=k, seed=seed,
-                                         row=row, config=dict(config)))
-    return pretrain + jobs
+            if protocol == "transfer":
+                transfer_sets.append(name)
+            jobs += [dict(dataset=name, protocol=protocol, shots=k, seed=seed, row=row,
+                          config=dict(config))
+                     for k in shots for seed in seeds for row in rows]
+    return fewshot.pretrain_jobs(transfer_sets, seeds, config) + jobs
 
 
 def summarize(path, plot=None, records=None, log=print):

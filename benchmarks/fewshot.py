@@ -237,6 +237,25 @@ def pretrain_path(job, workdir):
     return os.path.join(workdir, f"pretrain_{tag.replace('(', '').replace(')', '')}.weights.h5")
 
 
+def pretrain_jobs(datasets, seeds, config):
+    """Transfer pretraining jobs: one per (dataset, seed), with the settings that shape it."""
+    keep = {k: v for k, v in config.items()
+            if k in ("backbone", "image_size", "pretrain_epochs")}
+    return [dict(dataset=d, protocol="pretrain", seed=s, row="baseline", config=dict(keep))
+            for s in seeds for d in datasets]
+
+
+def _wait_for(path, timeout=3600):
+    """Waits for another worker's pretraining; a clear error if none is making it."""
+    end = time.time() + timeout
+    while not os.path.exists(path):
+        if time.time() > end:
+            raise FileNotFoundError(
+                f"No pretrained backbone at {path!r} after {timeout} s: put its "
+                "'pretrain' job before the transfer jobs (see pretrain_jobs).")
+        time.sleep(2)
+
+
 def run_job(job, paths, workdir):
     """Trains one job's model; returns its record (test accuracy unless `job['sweep']`)."""
     import keras
@@ -270,8 +289,7 @@ def run_job(job, paths, workdir):
     weights = None
     if job["protocol"] == "transfer":
         weights = pretrain_path(job, workdir)
-        while not os.path.exists(weights):  # another worker is pretraining it
-            time.sleep(2)
+        _wait_for(weights)
     kwargs = model_kwargs(job)
     kwargs.setdefault("backbone", backbone)
     kwargs.setdefault("image_size", size)

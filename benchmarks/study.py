@@ -97,12 +97,6 @@ def sweep_jobs(protocols, base):
     return jobs
 
 
-def pretrain_jobs(datasets, seeds, base):
-    keep = {k: v for k, v in base.items() if k in ("backbone", "image_size", "pretrain_epochs")}
-    return [dict(dataset=d, protocol="pretrain", seed=s, row="baseline", config=dict(keep))
-            for s in seeds for d in datasets]
-
-
 def score(records, protocol, row, config):
     values = [r["val_tail"] for r in records
               if r["protocol"] == protocol and r["row"] == row and r["config"] == config]
@@ -213,7 +207,7 @@ def main(argv=None):
     # 1. Sweep (+ its pretraining), on validation only.
     jobs = []
     if "transfer" in args.protocols:
-        jobs += pretrain_jobs(["oaks"], SWEEP_SEEDS, base)
+        jobs += fewshot.pretrain_jobs(["oaks"], SWEEP_SEEDS, base)
     jobs += sweep_jobs(args.protocols, base)
     log(f"sweep: {len(jobs)} jobs")
     fewshot.run_pool(jobs, output, deadline=start + args.budget * args.sweep_share, **run)
@@ -229,7 +223,7 @@ def main(argv=None):
                              sweep=True, config=cfg) for s in SWEEP_SEEDS]
     grid_base = {p: dict(base, **schedule_config(selection["schedules"][p]))
                  for p in args.protocols}
-    jobs = (confirm + pretrain_jobs(transfer_sets, args.grid_seeds, base)
+    jobs = (confirm + fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base)
             + _grid(args, grid_base, ["baseline"], shots=args.grid_shots[:1]))
     log(f"confirmation: {len(confirm)} jobs ({len(jobs)} with pretraining and baselines)")
     deadline = start + args.budget
@@ -255,7 +249,7 @@ def main(argv=None):
 
     # 3. Test grid: pretraining, then rows in priority order.
     configs = {p: dict(grid_base[p], **dict(SPEC_KNOBS, **chosen)) for p in args.protocols}
-    jobs = pretrain_jobs(transfer_sets, args.grid_seeds, base) + _grid(args, configs, list(
+    jobs = fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base) + _grid(args, configs, list(
         fewshot.ROWS))
     log(f"grid: {len(jobs)} jobs")
     results = fewshot.run_pool(jobs, output, deadline=deadline, **run)
