@@ -66,22 +66,25 @@ def test_queue_bad_arguments():
         MemoryQueue(queue_size=2, feature_dim=0)
 
 
-def test_ssdp_shapes_and_pattern_equals_reassembled_features():
+@pytest.mark.parametrize("kernel_size, h, w", [(3, 5, 6), (5, 2, 3)])
+def test_ssdp_shapes_and_pattern_equals_reassembled_features(kernel_size, h, w):
+    # (5, 2, 3): the neighbourhood is wider than the map, as on a 2 x 2 ResNet map.
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2, 5, 6, 4)).astype("float32")
-    layer = SSDP(kernel_size=3, encoder_kernel_size=3, kernel_channels=8)
+    x = rng.normal(size=(2, h, w, 4)).astype("float32")
+    layer = SSDP(kernel_size=kernel_size, encoder_kernel_size=3, kernel_channels=8)
     enhanced, pattern = layer(x)
-    assert tuple(enhanced.shape) == (2, 5, 6, 4) and tuple(pattern.shape) == (2, 5, 6, 1)
+    assert tuple(enhanced.shape) == (2, h, w, 4) and tuple(pattern.shape) == (2, h, w, 1)
     _, kernels = layer.pattern_map(x)
     kernels = to_numpy(kernels)
     np.testing.assert_allclose(kernels.sum(-1), 1.0, rtol=1e-5)
     # Reassemble every channel of X with the kernels (border replicated),
     # then average channels.
-    padded = np.pad(x, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="edge")
-    want = np.zeros((2, 5, 6, 4), "float32")
-    for i in range(3):
-        for j in range(3):
-            want += kernels[..., i * 3 + j : i * 3 + j + 1] * padded[:, i : i + 5, j : j + 6]
+    k, p = kernel_size, kernel_size // 2
+    padded = np.pad(x, [(0, 0), (p, p), (p, p), (0, 0)], mode="edge")
+    want = np.zeros((2, h, w, 4), "float32")
+    for i in range(k):
+        for j in range(k):
+            want += kernels[..., i * k + j : i * k + j + 1] * padded[:, i : i + h, j : j + w]
     np.testing.assert_allclose(to_numpy(pattern)[..., 0], want.mean(-1), rtol=1e-4, atol=1e-5)
     sig = 1 / (1 + np.exp(-to_numpy(pattern)))
     np.testing.assert_allclose(to_numpy(enhanced), x * (1 + sig), rtol=1e-5, atol=1e-5)
