@@ -99,9 +99,57 @@ def summarize(path, plot=None, records=None, log=print):
         floor = f"{t['floor']:.3f}" if t["floor"] is not None else "-"
         log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | {t['variant']} | "
             f"{t['mean']:.3f} ± {t['std']:.3f} | {t['n']} | {floor} |")
+    pairs = paired(records)
+    if pairs:
+        log("\nPer-seed difference to the baseline of the same split, initialisation, "
+            "schedule and checkpoint:\n")
+        log("| dataset | protocol | k | row | settings | mean difference | std | seeds "
+            "| seeds better |")
+        log("|---|---|---|---|---|---|---|---|---|")
+        for t in pairs:
+            log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | "
+                f"{t['variant']} | {t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | "
+                f"{t['wins']} |")
     if plot and table:
         _plot(table, plot, log)
     return table
+
+
+def _pairing_key(record):
+    """What a row and its baseline must share: data, split, seed, schedule, checkpoint."""
+    config = record.get("config") or {}
+    shared = {k: v for k, v in config.items()
+              if k in ("learning_rate", "epochs", "backbone", "image_size", "batch_size",
+                       "val_shots", "pretrain_epochs") or k.startswith("_")}
+    return (record["dataset"], record["protocol"], record["shots"], record["seed"],
+            json.dumps(shared, sort_keys=True))
+
+
+def paired(records):
+    """Mean +- std over seeds of (row - baseline) test accuracy on the same split.
+
+    A row's record is paired with the baseline record that shares its dataset,
+    protocol, k, seed (hence split and initialisation), schedule and pretrained
+    checkpoint label; unpaired records are left out. Returns one dict per
+    (dataset, protocol, k, row, settings) with `mean`, `std`, `n` and `wins`
+    (seeds where the row beat its baseline).
+    """
+    tested = [r for r in records if "test_accuracy" in r]
+    base = {_pairing_key(r): r["test_accuracy"] for r in tested if r["row"] == "baseline"}
+    groups = {}
+    for r in tested:
+        if r["row"] == "baseline" or _pairing_key(r) not in base:
+            continue
+        key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
+        groups.setdefault(key, []).append(r["test_accuracy"] - base[_pairing_key(r)])
+    out = []
+    for key, diffs in sorted(groups.items(),
+                             key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
+        out.append(dict(dataset=key[0], protocol=key[1], shots=key[2], row=key[3],
+                        variant=key[4], mean=statistics.mean(diffs),
+                        std=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+                        n=len(diffs), wins=sum(d > 0 for d in diffs)))
+    return out
 
 
 def _plot(table, path, log=print):

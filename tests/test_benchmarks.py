@@ -77,3 +77,26 @@ def test_fewshot_augment_keeps_the_contract():
     center = fewshot.center_crop(images, 36)
     assert center.shape == (4, 36, 36, 3)
     assert np.array_equal(center[0, :, :, 0], images[0, 2:38, 2:38])
+
+
+def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
+    """Each row is compared with the baseline of the same seed, schedule and checkpoint."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+
+    def rec(row, seed, acc, **config):
+        return dict(dataset="oaks", protocol="transfer", shots=3, seed=seed, row=row,
+                    config=dict(dict(learning_rate=3e-4, epochs=80), **config),
+                    test_accuracy=acc)
+
+    records = [
+        rec("baseline", 0, 0.50, _pretrained="cpu"), rec("baseline", 1, 0.60, _pretrained="cpu"),
+        rec("baseline", 0, 0.90, _pretrained="h100"),  # another checkpoint: not its pair
+        rec("csdnet", 0, 0.55, mask_mode="erase", _pretrained="cpu"),
+        rec("csdnet", 1, 0.58, mask_mode="erase", _pretrained="cpu"),
+        rec("csdnet", 2, 0.99, mask_mode="erase", _pretrained="cpu"),  # no baseline: left out
+        {k: v for k, v in rec("baseline", 2, 0.0).items() if k != "test_accuracy"},  # a sweep
+    ]
+    (pair,) = accuracy.paired(records)
+    assert pair["row"] == "csdnet" and pair["n"] == 2 and pair["wins"] == 1
+    assert abs(pair["mean"] - 0.015) < 1e-9 and abs(pair["std"] - 0.0495) < 1e-3
