@@ -29,6 +29,13 @@ def test_throughput_smoke(monkeypatch):
 
 
 @only_torch
+def test_ssdp_latency_smoke(monkeypatch):
+    result = _run("ssdp_latency.py", ["--smoke"], monkeypatch)
+    assert result["feature_shape"] == [1, 4, 4, 8]
+    assert all(result[k] > 0 for k in ("trivial_ms", "convolutions_ms", "ssdp_ms"))
+
+
+@only_torch
 def test_input_pipeline_smoke(monkeypatch):
     (row,) = _run("input_pipeline.py", ["--smoke"], monkeypatch)
     assert row["cold_img_per_s"] > 0 and row["cached_img_per_s"] > 0
