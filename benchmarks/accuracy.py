@@ -67,9 +67,24 @@ def grid_jobs(datasets, protocols, shots, seeds, rows, config, log=print):
             if protocol == "transfer":
                 transfer_sets.append(name)
             jobs += [dict(dataset=name, protocol=protocol, shots=k, seed=seed, row=row,
-                          config=dict(config))
+                          config=row_config(config, protocol, row))
                      for k in shots for seed in seeds for row in rows]
     return fewshot.pretrain_jobs(transfer_sets, seeds, config) + jobs
+
+
+def row_config(config, protocol, row):
+    """`config` without what cannot act on this job, so equal models get equal records.
+
+    The baseline has every CSDNet module off, so CSDNet knobs are dropped from its
+    config; a scratch job loads no checkpoint, so the `_pretrained` label is dropped.
+    """
+    out = dict(config)
+    if row == "baseline":
+        for knob in fewshot.KNOB_NAMES:
+            out.pop(knob, None)
+    if protocol != "transfer":
+        out.pop("_pretrained", None)
+    return out
 
 
 def summarize(path, plot=None, records=None, log=print):

@@ -56,8 +56,6 @@ KNOBS = {
     "mask_mode": ["keep", "erase"],
     "queue_size": [128, 4096],
 }
-KNOB_KEYS = {"alpha", "beta", "temperature", "margin", "threshold_low", "threshold_high",
-             "mask_mode", "queue_size"}
 GRID = [  # (dataset, protocol) pairs; omniglot_small (242 classes) is the costliest
     ("oaks", "scratch"), ("oaks", "transfer"), ("leaves99", "scratch"),
     ("katakana", "transfer"), ("katakana", "scratch"), ("orl_faces", "scratch"),
@@ -302,11 +300,9 @@ def _grid(args, configs, rows, shots=None):
             continue
         for seed in args.grid_seeds:
             for row in rows:
-                cfg = dict(configs[protocol])
-                if row == "baseline":
-                    cfg = {k2: v for k2, v in cfg.items() if k2 not in KNOB_KEYS}
                 jobs.append(dict(dataset=dataset, protocol=protocol, shots=k, seed=seed,
-                                 row=row, config=cfg))
+                                 row=row,
+                                 config=accuracy.row_config(configs[protocol], protocol, row)))
     return jobs
 
 

@@ -107,3 +107,20 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     (pair,) = accuracy.paired(records)
     assert pair["row"] == "csdnet" and pair["n"] == 2 and pair["wins"] == 1
     assert abs(pair["mean"] - 0.015) < 1e-9 and abs(pair["std"] - 0.0495) < 1e-3
+
+
+def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
+    """Equal models get equal configs, so a rerun of the grid skips what is already done."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+
+    config = dict(learning_rate=3e-4, epochs=80, mask_mode="erase", _pretrained="gpu-2")
+    jobs = accuracy.grid_jobs(["oaks"], ["scratch", "transfer"], [3], [0],
+                              ["baseline", "csdnet"], config, log=lambda _: None)
+    by = {(j["protocol"], j["row"]): j["config"] for j in jobs}
+    assert by[("pretrain", "baseline")] == {}
+    assert by[("scratch", "baseline")] == dict(learning_rate=3e-4, epochs=80)
+    assert by[("scratch", "csdnet")] == dict(learning_rate=3e-4, epochs=80, mask_mode="erase")
+    assert by[("transfer", "baseline")] == dict(learning_rate=3e-4, epochs=80,
+                                                _pretrained="gpu-2")
+    assert by[("transfer", "csdnet")] == config
