@@ -119,12 +119,12 @@ def summarize(path, plot=None, records=None, log=print):
         log("\nPer-seed difference to the baseline of the same split, initialisation, "
             "schedule and checkpoint:\n")
         log("| dataset | protocol | k | row | settings | mean difference | std | seeds "
-            "| seeds better |")
-        log("|---|---|---|---|---|---|---|---|---|")
+            "| seeds better | backends (row / baseline) |")
+        log("|---|---|---|---|---|---|---|---|---|---|")
         for t in pairs:
             log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | "
                 f"{t['variant']} | {t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | "
-                f"{t['wins']} |")
+                f"{t['wins']} | {t['backends']} |")
     if plot and table:
         _plot(table, plot, log)
     return table
@@ -147,23 +147,30 @@ def paired(records):
     protocol, k, seed (hence split and initialisation), schedule and pretrained
     checkpoint label; unpaired records are left out. Returns one dict per
     (dataset, protocol, k, row, settings) with `mean`, `std`, `n` and `wins`
-    (seeds where the row beat its baseline).
+    (seeds where the row beat its baseline), and `backends`: which backends ran
+    the row and its baselines. Seeds pair the split and the NumPy augmentation
+    stream on any backend; the weight initialisation is only the same when both
+    ran on the same backend.
     """
     tested = [r for r in records if "test_accuracy" in r]
-    base = {_pairing_key(r): r["test_accuracy"] for r in tested if r["row"] == "baseline"}
+    base = {_pairing_key(r): r for r in tested if r["row"] == "baseline"}
     groups = {}
     for r in tested:
         if r["row"] == "baseline" or _pairing_key(r) not in base:
             continue
         key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
-        groups.setdefault(key, []).append(r["test_accuracy"] - base[_pairing_key(r)])
+        groups.setdefault(key, []).append((r, base[_pairing_key(r)]))
     out = []
-    for key, diffs in sorted(groups.items(),
+    for key, pairs in sorted(groups.items(),
                              key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
+        diffs = [r["test_accuracy"] - b["test_accuracy"] for r, b in pairs]
+        backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}"
+                           for r, b in pairs})
         out.append(dict(dataset=key[0], protocol=key[1], shots=key[2], row=key[3],
                         variant=key[4], mean=statistics.mean(diffs),
                         std=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
-                        n=len(diffs), wins=sum(d > 0 for d in diffs)))
+                        n=len(diffs), wins=sum(d > 0 for d in diffs),
+                        backends=", ".join(backends)))
     return out
 
 
