@@ -116,8 +116,8 @@ def summarize(path, plot=None, records=None, log=print):
             f"{t['mean']:.3f} ± {t['std']:.3f} | {t['n']} | {floor} |")
     pairs = paired(records)
     if pairs:
-        log("\nPer-seed difference to the baseline of the same split, initialisation, "
-            "schedule and checkpoint:\n")
+        log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
+            "checkpoint:\n")
         log("| dataset | protocol | k | row | settings | mean difference | std | seeds "
             "| seeds better | backends (row / baseline) |")
         log("|---|---|---|---|---|---|---|---|---|---|")
@@ -144,7 +144,7 @@ def paired(records):
     """Mean +- std over seeds of (row - baseline) test accuracy on the same split.
 
     A row's record is paired with the baseline record that shares its dataset,
-    protocol, k, seed (hence split and initialisation), schedule and pretrained
+    protocol, k, seed (hence split), schedule and pretrained
     checkpoint label; unpaired records are left out. Returns one dict per
     (dataset, protocol, k, row, settings) with `mean`, `std`, `n` and `wins`
     (seeds where the row beat its baseline), and `backends`: which backends ran

@@ -90,6 +90,12 @@ def test_ssdp_shapes_and_pattern_equals_reassembled_features(kernel_size, h, w):
     np.testing.assert_allclose(to_numpy(enhanced), x * (1 + sig), rtol=1e-5, atol=1e-5)
 
 
+def test_ssdp_needs_a_static_feature_map_size():
+    # As when a graph is traced for images of unknown height and width.
+    with pytest.raises(ValueError, match="static feature-map size"):
+        SSDP(kernel_size=3).pattern_map(keras.Input(shape=(None, None, 8)))
+
+
 def test_ssdp_pattern_stays_within_the_mean_map_range():
     # Even with kernels that favour the border, P cannot collapse to 0: it is a
     # convex combination of channel means (replicated border, not zeros).

@@ -105,8 +105,8 @@ class SSDP(keras.layers.Layer):
             )
         # One gather of the channel-mean map gives each location's k x k
         # neighbourhood (border replicated); the same values as replicate
-        # padding and k*k slices, in three ops instead of ~k*k + 4k, which
-        # matters at batch 1 on small backbones (dispatch-bound inference).
+        # padding and k*k slices, in three ops instead of ~k*k + 4k (about
+        # 0.1 ms less per batch-1 call on TF and JAX: benchmarks/ssdp_latency.py).
         mean_map = ops.reshape(ops.mean(features, axis=-1), (-1, h * w))
         patches = ops.take(mean_map, neighbour_index(h, w, k), axis=1)
         patches = ops.reshape(patches, (-1, h, w, k * k))
