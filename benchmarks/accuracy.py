@@ -131,13 +131,10 @@ def summarize(path, plot=None, records=None, log=print):
 
 
 def _pairing_key(record):
-    """What a row and its baseline must share: data, split, seed, schedule, checkpoint."""
-    config = record.get("config") or {}
-    shared = {k: v for k, v in config.items()
-              if k in ("learning_rate", "epochs", "backbone", "image_size", "batch_size",
-                       "val_shots", "pretrain_epochs") or k.startswith("_")}
+    """What a row and its baseline share: data, seed, and the config a baseline would get."""
+    config = row_config(record.get("config") or {}, record["protocol"], "baseline")
     return (record["dataset"], record["protocol"], record["shots"], record["seed"],
-            json.dumps(shared, sort_keys=True))
+            json.dumps(config, sort_keys=True))
 
 
 def paired(records):

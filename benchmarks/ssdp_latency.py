@@ -15,13 +15,17 @@ the whole layer. Compiled as inference runs them: `tf.function` on TensorFlow,
 
 import argparse
 import json
-import statistics
-import time
+import os
+import sys
 
 import keras
 import numpy as np
 
 from keras_csdnet.layers import SSDP
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from export_latency import median_time  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -35,17 +39,6 @@ def parse_args(argv=None):
     if args.smoke:
         args.channels, args.runs = 8, 3
     return args
-
-
-def median_ms(call, runs, warmup=20):
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 4)
 
 
 def compiled(fn, feature):
@@ -87,7 +80,7 @@ def main(argv=None):
     result = dict(backend=keras.backend.backend(), feature_shape=list(feature.shape),
                   runs=args.runs, keras=keras.__version__)
     for name, fn in parts.items():
-        result[name] = median_ms(compiled(fn, feature), args.runs)
+        result[name] = round(1000 * median_time(compiled(fn, feature), args.runs, warmup=20), 4)
     print(json.dumps(result))
     return result
 

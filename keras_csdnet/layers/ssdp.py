@@ -1,10 +1,13 @@
 """SSDP: content-aware kernel, pattern map and feature enhancement."""
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
 
 
+@functools.lru_cache(maxsize=32)
 def neighbour_index(height, width, kernel_size):
     """Flat indices of every location's `k x k` neighbours, border replicated.
 
@@ -18,7 +21,9 @@ def neighbour_index(height, width, kernel_size):
     ys = np.clip(np.arange(height)[:, None] + offsets, 0, height - 1)  # (h, k)
     xs = np.clip(np.arange(width)[:, None] + offsets, 0, width - 1)  # (w, k)
     index = ys[:, None, :, None] * width + xs[None, :, None, :]  # (h, w, k, k)
-    return index.reshape(-1).astype("int32")
+    index = index.reshape(-1).astype("int32")
+    index.flags.writeable = False  # cached: one array per map size, shared by every call
+    return index
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
