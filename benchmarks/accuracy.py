@@ -137,8 +137,8 @@ def _pairing_key(record):
             json.dumps(config, sort_keys=True))
 
 
-def paired(records):
-    """Mean +- std over seeds of (row - baseline) test accuracy on the same split.
+def paired(records, metric="test_accuracy"):
+    """Mean +- std over seeds of (row - baseline) `metric` on the same split.
 
     A row's record is paired with the baseline record that shares its dataset,
     protocol, k, seed (hence split), schedule and pretrained
@@ -147,9 +147,10 @@ def paired(records):
     (seeds where the row beat its baseline), and `backends`: which backends ran
     the row and its baselines. Seeds pair the split and the NumPy augmentation
     stream on any backend; the weight initialisation is only the same when both
-    ran on the same backend.
+    ran on the same backend. `metric="val_tail"` compares validation scores (the
+    sweep's records, which never see the test images).
     """
-    tested = [r for r in records if "test_accuracy" in r]
+    tested = [r for r in records if metric in r]
     base = {_pairing_key(r): r for r in tested if r["row"] == "baseline"}
     groups = {}
     for r in tested:
@@ -160,7 +161,7 @@ def paired(records):
     out = []
     for key, pairs in sorted(groups.items(),
                              key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
-        diffs = [r["test_accuracy"] - b["test_accuracy"] for r, b in pairs]
+        diffs = [r[metric] - b[metric] for r, b in pairs]
         backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}"
                            for r, b in pairs})
         out.append(dict(dataset=key[0], protocol=key[1], shots=key[2], row=key[3],

@@ -263,22 +263,36 @@ def main(argv=None):
 
 
 def summarize_sweep(path, log=print):
-    """Validation score (mean `val_tail` over seeds) of every swept config, per protocol."""
+    """Validation score (`val_tail`, mean and std over seeds) of every swept config,
+    per protocol, then each CSDNet config minus the baseline on the same seeds."""
+    records = [r for r in fewshot.read_records(path) if r.get("sweep")]
     groups = {}
-    for r in fewshot.read_records(path):
-        if r.get("sweep"):
-            key = (r["row"], fewshot.variant(r))
-            groups.setdefault(key, {}).setdefault(r["protocol"], []).append(r["val_tail"])
+    for r in records:
+        key = (r["row"], fewshot.variant(r))
+        groups.setdefault(key, {}).setdefault(r["protocol"], []).append(r["val_tail"])
     protocols = sorted({p for g in groups.values() for p in g})
     log("| row | settings | " + " | ".join(f"{p}: val (seeds)" for p in protocols) + " |")
     log("|---|---|" + "---|" * len(protocols))
     rows = []
     for (row, var), per in sorted(groups.items()):
-        cells = [f"{statistics.mean(per[p]):.3f} ({len(per[p])})" if p in per else "-"
-                 for p in protocols]
+        cells = [_mean_std(per[p]) if p in per else "-" for p in protocols]
         log(f"| {row} | {var} | " + " | ".join(cells) + " |")
         rows.append(dict(row=row, variant=var, **{p: per.get(p) for p in protocols}))
+    pairs = [t for t in accuracy.paired(records, metric="val_tail") if t["n"] > 1]
+    if pairs:
+        log("\nValidation score minus the baseline's on the same seeds (2 or more):\n")
+        log("| protocol | row | settings | mean difference | std | seeds | seeds better |")
+        log("|---|---|---|---|---|---|---|")
+        for t in pairs:
+            log(f"| {t['protocol']} | {t['row']} | {t['variant']} | {t['mean']:+.3f} | "
+                f"{t['std']:.3f} | {t['n']} | {t['wins']} |")
     return rows
+
+
+def _mean_std(values):
+    if len(values) == 1:
+        return f"{values[0]:.3f} (1)"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} ({len(values)})"
 
 
 def _confirm_configs(selection, protocol, base):

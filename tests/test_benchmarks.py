@@ -108,6 +108,14 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     assert pair["row"] == "csdnet" and pair["n"] == 2 and pair["wins"] == 1
     assert abs(pair["mean"] - 0.015) < 1e-9 and abs(pair["std"] - 0.0495) < 1e-3
 
+    # The sweep compares validation scores the same way; its records have no test score.
+    sweep = [dict(r, val_tail=v, sweep=True) for r, v in
+             zip([records[6], rec("csdnet", 2, 0.0, mask_mode="erase", beta=0.1)], [0.4, 0.45])]
+    sweep = [{k: v for k, v in r.items() if k != "test_accuracy"} for r in sweep]
+    assert accuracy.paired(sweep) == []
+    (pair,) = accuracy.paired(sweep, metric="val_tail")
+    assert pair["n"] == 1 and abs(pair["mean"] - 0.05) < 1e-9 and pair["wins"] == 1
+
 
 def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     """Equal models get equal configs, so a rerun of the grid skips what is already done."""
@@ -124,3 +132,30 @@ def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     assert by[("transfer", "baseline")] == dict(learning_rate=3e-4, epochs=80,
                                                 _pretrained="gpu-2")
     assert by[("transfer", "csdnet")] == config
+
+
+def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(tmp_path):
+    """The sweep table gives mean ± std over seeds and each config minus the baseline."""
+    import json
+
+    sys.path.insert(0, ROOT)
+    import study
+
+    def rec(row, seed, val, **knobs):
+        return dict(dataset="oaks", protocol="scratch", shots=3, seed=seed, row=row,
+                    sweep=True, val_tail=val,
+                    config=dict(val_shots=2, learning_rate=3e-4, epochs=80, **knobs))
+
+    path = tmp_path / "sweep.jsonl"
+    records = [rec("baseline", 100, 0.50), rec("baseline", 101, 0.60),
+               rec("csdnet", 100, 0.55, mask_mode="erase"),
+               rec("csdnet", 101, 0.58, mask_mode="erase"),
+               rec("csdnet", 100, 0.70, mask_mode="keep")]  # one seed: no paired line
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    lines = []
+    rows = study.summarize_sweep(str(path), log=lines.append)
+    assert {(r["row"], len(r["scratch"])) for r in rows} == {
+        ("baseline", 2), ("csdnet", 2), ("csdnet", 1)}
+    assert any("0.565 ± 0.021 (2)" in line for line in lines)
+    (diff,) = [line for line in lines if line.startswith("| scratch | csdnet")]
+    assert "erase" in diff and "| +0.015 | 0.049 | 2 | 1 |" in diff
