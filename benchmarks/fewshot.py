@@ -321,7 +321,7 @@ def run_job(job, paths, workdir):
 
 
 KNOB_NAMES = ("alpha", "beta", "temperature", "margin", "threshold_low", "threshold_high",
-              "mask_mode", "queue_size")
+              "mask_mode", "queue_size", "distill_direction")
 
 
 def variant(record):
@@ -335,7 +335,8 @@ def variant(record):
     parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
     switches = ROWS.get(record.get("row"), ROWS["csdnet"])
     acts = dict(mask_mode="ssdp", threshold_low="ssdp", threshold_high="ssdp", alpha="ddl",
-                margin="ddl", queue_size="ddl", beta="ssdt", temperature="ssdt")
+                margin="ddl", queue_size="ddl", beta="ssdt", temperature="ssdt",
+                distill_direction="ssdt")
     parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
               for k in KNOB_NAMES if k in config and switches[acts[k]]]
     return ", ".join(parts)

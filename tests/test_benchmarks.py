@@ -131,6 +131,14 @@ def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     assert by[("scratch", "csdnet")] == dict(learning_rate=3e-4, epochs=80, mask_mode="erase")
     assert by[("transfer", "baseline")] == dict(learning_rate=3e-4, epochs=80,
                                                 _pretrained="gpu-2")
+    # Every CSDNet knob a sweep may set, the SSDT direction included.
+    knobbed = dict(epochs=80, distill_direction="raw_to_aug")
+    assert accuracy.row_config(knobbed, "scratch", "baseline") == dict(epochs=80)
+    import fewshot
+
+    assert fewshot.variant(dict(row="csdnet", config=knobbed)) == (
+        "80 ep, distill_direction raw_to_aug")
+    assert fewshot.variant(dict(row="+ssdp", config=knobbed)) == "80 ep"
     assert by[("transfer", "csdnet")] == config
 
 
