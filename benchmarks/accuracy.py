@@ -172,6 +172,16 @@ def paired(records, metric="test_accuracy"):
     return out
 
 
+def swap_baselines(records, baselines):
+    """`records` with each baseline replaced by the one in `baselines` that has its
+    pairing key (same data, seed, schedule, checkpoint), e.g. baselines rerun on the
+    backend that ran the other rows; `paired()` on the result compares same-backend runs."""
+    other = {_pairing_key(r): r for r in baselines
+             if r["row"] == "baseline" and "test_accuracy" in r}
+    return [other.get(_pairing_key(r), r) if r["row"] == "baseline" and "test_accuracy" in r
+            else r for r in records]
+
+
 def _plot(table, path, log=print):
     try:
         import matplotlib

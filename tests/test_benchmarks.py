@@ -108,6 +108,12 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     assert pair["row"] == "csdnet" and pair["n"] == 2 and pair["wins"] == 1
     assert abs(pair["mean"] - 0.015) < 1e-9 and abs(pair["std"] - 0.0495) < 1e-3
 
+    # Baselines rerun elsewhere (another backend) replace their pairs, and only those.
+    rerun = [dict(records[0], test_accuracy=0.45, backend="tensorflow")]
+    (pair,) = accuracy.paired(accuracy.swap_baselines(records, rerun))
+    assert pair["n"] == 2 and abs(pair["mean"] - 0.04) < 1e-9
+    assert "/ tensorflow" in pair["backends"] and "/ ?" in pair["backends"]
+
     # The sweep compares validation scores the same way; its records have no test score.
     sweep = [dict(r, val_tail=v, sweep=True) for r, v in
              zip([records[6], rec("csdnet", 2, 0.0, mask_mode="erase", beta=0.1)], [0.4, 0.45])]
