@@ -264,27 +264,30 @@ def main(argv=None):
 
 def summarize_sweep(path, log=print):
     """Validation score (`val_tail`, mean and std over seeds) of every swept config,
-    per protocol, then each CSDNet config minus the baseline on the same seeds."""
+    per dataset and protocol, then each CSDNet config minus the baseline on the same seeds."""
     records = [r for r in fewshot.read_records(path) if r.get("sweep")]
     groups = {}
     for r in records:
-        key = (r["row"], fewshot.variant(r))
+        key = (r["dataset"], r["row"], fewshot.variant(r))
         groups.setdefault(key, {}).setdefault(r["protocol"], []).append(r["val_tail"])
     protocols = sorted({p for g in groups.values() for p in g})
-    log("| row | settings | " + " | ".join(f"{p}: val (seeds)" for p in protocols) + " |")
-    log("|---|---|" + "---|" * len(protocols))
+    log("| dataset | row | settings | "
+        + " | ".join(f"{p}: val (seeds)" for p in protocols) + " |")
+    log("|---|---|---|" + "---|" * len(protocols))
     rows = []
-    for (row, var), per in sorted(groups.items()):
+    for (dataset, row, var), per in sorted(groups.items()):
         cells = [_mean_std(per[p]) if p in per else "-" for p in protocols]
-        log(f"| {row} | {var} | " + " | ".join(cells) + " |")
-        rows.append(dict(row=row, variant=var, **{p: per.get(p) for p in protocols}))
+        log(f"| {dataset} | {row} | {var} | " + " | ".join(cells) + " |")
+        rows.append(dict(dataset=dataset, row=row, variant=var,
+                         **{p: per.get(p) for p in protocols}))
     pairs = [t for t in accuracy.paired(records, metric="val_tail") if t["n"] > 1]
     if pairs:
         log("\nValidation score minus the baseline's on the same seeds (2 or more):\n")
-        log("| protocol | row | settings | mean difference | std | seeds | seeds better |")
-        log("|---|---|---|---|---|---|---|")
+        log("| dataset | protocol | row | settings | mean difference | std | seeds "
+            "| seeds better |")
+        log("|---|---|---|---|---|---|---|---|")
         for t in pairs:
-            log(f"| {t['protocol']} | {t['row']} | {t['variant']} | {t['mean']:+.3f} | "
+            log(f"| {t['dataset']} | {t['protocol']} | {t['row']} | {t['variant']} | {t['mean']:+.3f} | "
                 f"{t['std']:.3f} | {t['n']} | {t['wins']} |")
     return rows
 

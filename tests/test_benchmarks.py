@@ -164,12 +164,14 @@ def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(t
     records = [rec("baseline", 100, 0.50), rec("baseline", 101, 0.60),
                rec("csdnet", 100, 0.55, mask_mode="erase"),
                rec("csdnet", 101, 0.58, mask_mode="erase"),
-               rec("csdnet", 100, 0.70, mask_mode="keep")]  # one seed: no paired line
+               rec("csdnet", 100, 0.70, mask_mode="keep"),  # one seed: no paired line
+               dict(rec("csdnet", 101, 0.99, mask_mode="erase"), dataset="orl_faces")]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     lines = []
     rows = study.summarize_sweep(str(path), log=lines.append)
-    assert {(r["row"], len(r["scratch"])) for r in rows} == {
-        ("baseline", 2), ("csdnet", 2), ("csdnet", 1)}
+    assert sorted((r["dataset"], r["row"], len(r["scratch"])) for r in rows) == [
+        ("oaks", "baseline", 2), ("oaks", "csdnet", 1), ("oaks", "csdnet", 2),
+        ("orl_faces", "csdnet", 1)]  # datasets are not mixed
     assert any("0.565 ± 0.021 (2)" in line for line in lines)
-    (diff,) = [line for line in lines if line.startswith("| scratch | csdnet")]
+    (diff,) = [line for line in lines if line.startswith("| oaks | scratch | csdnet")]
     assert "erase" in diff and "| +0.015 | 0.049 | 2 | 1 |" in diff
