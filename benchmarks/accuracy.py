@@ -208,7 +208,9 @@ def _plot(table, path, log=print):
             f"\n{part}" for part in t["variant"].split(", ")
             if part and not part.startswith("lr ") and not part.endswith(" ep")) for t in rows]
         ax.set_xticks(range(len(rows)), labels, rotation=40, fontsize=6)
-        ax.set_title(f"{panel[0]} {panel[1]} k={panel[2]} (n={rows[0]['n']})", fontsize=9)
+        counts = sorted({t["n"] for t in rows})  # seeds per bar
+        seeds = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else f"{counts[0]}"
+        ax.set_title(f"{panel[0]} {panel[1]} k={panel[2]} (seeds: {seeds})", fontsize=9)
         ax.set_ylabel("test accuracy")
         ax.set_ylim(0, 1)
     fig.tight_layout()
