@@ -87,6 +87,12 @@ def row_config(config, protocol, row):
     return out
 
 
+def _table_order(item):
+    """Sort key of a `((dataset, protocol, k, row, settings), ...)` group: rows in ROWS order."""
+    key = item[0]
+    return key[:3], list(ROWS).index(key[3]), key[4]
+
+
 def summarize(path, plot=None, records=None, log=print):
     """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table."""
     records = records if records is not None else fewshot.read_records(path)
@@ -97,8 +103,7 @@ def summarize(path, plot=None, records=None, log=print):
         key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
         groups.setdefault(key, []).append(r)
     table = []
-    for key, rs in sorted(groups.items(),
-                          key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
+    for key, rs in sorted(groups.items(), key=_table_order):
         values = [r["test_accuracy"] for r in rs]
         floors = [r["pixel_floor"] for r in rs if "pixel_floor" in r]
         table.append(dict(
@@ -159,8 +164,7 @@ def paired(records, metric="test_accuracy"):
         key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
         groups.setdefault(key, []).append((r, base[_pairing_key(r)]))
     out = []
-    for key, pairs in sorted(groups.items(),
-                             key=lambda kv: (kv[0][:3], list(ROWS).index(kv[0][3]), kv[0][4])):
+    for key, pairs in sorted(groups.items(), key=_table_order):
         diffs = [r[metric] - b[metric] for r, b in pairs]
         backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}"
                            for r, b in pairs})

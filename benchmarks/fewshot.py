@@ -320,8 +320,12 @@ def run_job(job, paths, workdir):
     return record
 
 
-KNOB_NAMES = ("alpha", "beta", "temperature", "margin", "threshold_low", "threshold_high",
-              "mask_mode", "queue_size", "distill_direction")
+# Each CSDNet knob and the module it acts on (a row without that module ignores it);
+# this order is the order of the knobs in the row labels.
+KNOB_MODULE = dict(alpha="ddl", beta="ssdt", temperature="ssdt", margin="ddl",
+                   threshold_low="ssdp", threshold_high="ssdp", mask_mode="ssdp",
+                   queue_size="ddl", distill_direction="ssdt")
+KNOB_NAMES = tuple(KNOB_MODULE)
 
 
 def variant(record):
@@ -334,11 +338,8 @@ def variant(record):
         parts.append(f"{config['epochs']} ep")
     parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
     switches = ROWS.get(record.get("row"), ROWS["csdnet"])
-    acts = dict(mask_mode="ssdp", threshold_low="ssdp", threshold_high="ssdp", alpha="ddl",
-                margin="ddl", queue_size="ddl", beta="ssdt", temperature="ssdt",
-                distill_direction="ssdt")
     parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
-              for k in KNOB_NAMES if k in config and switches[acts[k]]]
+              for k in KNOB_NAMES if k in config and switches[KNOB_MODULE[k]]]
     return ", ".join(parts)
 
 
