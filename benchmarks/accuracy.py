@@ -87,6 +87,12 @@ def row_config(config, protocol, row):
     return out
 
 
+def _table_key(record):
+    """The table row a record belongs to: (dataset, protocol, k, row, settings)."""
+    return (record["dataset"], record["protocol"], record["shots"], record["row"],
+            fewshot.variant(record))
+
+
 def _table_order(item):
     """Sort key of a `((dataset, protocol, k, row, settings), ...)` group: rows in ROWS order."""
     key = item[0]
@@ -100,7 +106,7 @@ def summarize(path, plot=None, records=None, log=print):
     for r in records:
         if "test_accuracy" not in r:
             continue
-        key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
+        key = _table_key(r)
         groups.setdefault(key, []).append(r)
     table = []
     for key, rs in sorted(groups.items(), key=_table_order):
@@ -161,7 +167,7 @@ def paired(records, metric="test_accuracy"):
     for r in tested:
         if r["row"] == "baseline" or _pairing_key(r) not in base:
             continue
-        key = (r["dataset"], r["protocol"], r["shots"], r["row"], fewshot.variant(r))
+        key = _table_key(r)
         groups.setdefault(key, []).append((r, base[_pairing_key(r)]))
     out = []
     for key, pairs in sorted(groups.items(), key=_table_order):
@@ -180,10 +186,11 @@ def swap_baselines(records, baselines):
     """`records` with each baseline replaced by the one in `baselines` that has its
     pairing key (same data, seed, schedule, checkpoint), e.g. baselines rerun on the
     backend that ran the other rows; `paired()` on the result compares same-backend runs."""
-    other = {_pairing_key(r): r for r in baselines
-             if r["row"] == "baseline" and "test_accuracy" in r}
-    return [other.get(_pairing_key(r), r) if r["row"] == "baseline" and "test_accuracy" in r
-            else r for r in records]
+    def scored_baseline(r):
+        return r["row"] == "baseline" and "test_accuracy" in r
+
+    other = {_pairing_key(r): r for r in baselines if scored_baseline(r)}
+    return [other.get(_pairing_key(r), r) if scored_baseline(r) else r for r in records]
 
 
 def _plot(table, path, log=print):

@@ -287,8 +287,8 @@ def summarize_sweep(path, log=print):
             "| seeds better |")
         log("|---|---|---|---|---|---|---|---|")
         for t in pairs:
-            log(f"| {t['dataset']} | {t['protocol']} | {t['row']} | {t['variant']} | {t['mean']:+.3f} | "
-                f"{t['std']:.3f} | {t['n']} | {t['wins']} |")
+            log(f"| {t['dataset']} | {t['protocol']} | {t['row']} | {t['variant']} | "
+                f"{t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | {t['wins']} |")
     return rows
 
 
