@@ -52,6 +52,8 @@ def parse_args(argv=None):
     p.add_argument("--workdir", default=os.path.join("benchmarks", "results", "pretrained"))
     p.add_argument("--output", default=os.path.join("benchmarks", "results", "accuracy.jsonl"))
     p.add_argument("--plot", default=None, help="PNG of accuracy per row with error bars")
+    p.add_argument("--dry-run", action="store_true",
+                   help="count the jobs with no record in --output per cell, run nothing")
     p.add_argument("--smoke", action="store_true", help="tiny fake data, seconds")
     return p.parse_args(argv)
 
@@ -230,6 +232,23 @@ def _plot(table, path, log=print):
     log(f"plot: {path}")
 
 
+def pending_table(jobs, todo):
+    """Markdown table: per (dataset, protocol, k, row), how many of `jobs` are in `todo`
+    (still to run), with a total line; what `--dry-run` prints."""
+    def cell(job):
+        return (job["dataset"], job["protocol"], job.get("shots") or "-", job["row"])
+
+    cells = {}
+    for job in jobs:
+        cells.setdefault(cell(job), [0, 0])[0] += 1
+    for job in todo:
+        cells[cell(job)][1] += 1
+    lines = ["| dataset | protocol | k | row | jobs | to run |", "|---|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(map(str, key))} | {n} | {m} |" for key, (n, m) in cells.items()]
+    lines.append(f"| all | | | | {len(jobs)} | {len(todo)} |")
+    return "\n".join(lines)
+
+
 def smoke_args(args):
     tmp = tempfile.mkdtemp()
     args.data_root = fewshot.fake_data_root(tmp)
@@ -255,6 +274,10 @@ def main(argv=None):
     else:
         jobs = grid_jobs(args.datasets, args.protocols, args.shots, args.seeds, args.rows,
                          args.config)
+    if args.dry_run:
+        table = pending_table(jobs, fewshot.pending(jobs, args.output, args.workdir))
+        print(table)
+        return table
     paths = fewshot.pack_all(args.data_root, args.datasets, size, args.cache_dir)
     deadline = time.time() + args.deadline if args.deadline else None
     if args.workers > 1:

@@ -386,6 +386,19 @@ def make_pool(workers, paths, workdir):
                                          initargs=(paths, workdir))
 
 
+def pending(jobs, output, workdir):
+    """The jobs that `run_pool` would run: those with no record in `output` (JSON
+    lines), and pretraining jobs whose weights are not in `workdir`."""
+    done = {job_key(r) for r in read_records(output)}
+
+    def needed(job):
+        if job["protocol"] == "pretrain":  # its weights may be gone (another machine)
+            return not os.path.exists(pretrain_path(job, workdir))
+        return job_key(job) not in done
+
+    return [j for j in jobs if needed(j)]
+
+
 def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, log=print):
     """Runs the jobs not already in `output` (JSON lines); appends each record.
 
@@ -395,14 +408,7 @@ def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, l
     value). Returns the records of this call (including `error` / `skipped`
     ones, which are not written, so a rerun retries them).
     """
-    done = {job_key(r) for r in read_records(output)}
-
-    def needed(job):
-        if job["protocol"] == "pretrain":  # its weights may be gone (another machine)
-            return not os.path.exists(pretrain_path(job, workdir))
-        return job_key(job) not in done
-
-    todo = [dict(j, deadline=deadline) for j in jobs if needed(j)]
+    todo = [dict(j, deadline=deadline) for j in pending(jobs, output, workdir)]
     os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
     results = []
 

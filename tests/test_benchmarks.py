@@ -1,5 +1,6 @@
 """Benchmark scripts keep working (--smoke, one backend: the fastest here)."""
 
+import json
 import os
 import runpy
 import sys
@@ -175,3 +176,28 @@ def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(t
     assert any("0.565 ± 0.021 (2)" in line for line in lines)
     (diff,) = [line for line in lines if line.startswith("| oaks | scratch | csdnet")]
     assert "erase" in diff and "| +0.015 | 0.049 | 2 | 1 |" in diff
+
+
+def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, capsys):
+    """`--dry-run` counts the grid's jobs with no record per cell and trains nothing."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+    import fewshot
+
+    config = dict(epochs=80, mask_mode="erase")
+    jobs = accuracy.grid_jobs(["oaks"], ["scratch"], [3], [0, 1], ["baseline", "csdnet"],
+                              config, log=lambda _: None)
+    output = tmp_path / "records.jsonl"
+    done = [jobs[0], dict(jobs[3], config=dict(config, epochs=40))]  # second: other settings
+    output.write_text("".join(json.dumps(dict(j, test_accuracy=0.5)) + "\n" for j in done))
+    todo = fewshot.pending(jobs, str(output), str(tmp_path))
+    assert [fewshot.job_key(j) for j in todo] == [fewshot.job_key(j) for j in jobs[1:]]
+    table = _run("accuracy.py", ["--dry-run", "--datasets", "oaks", "--seeds", "0", "1",
+                                 "--rows", "baseline", "csdnet", "--config",
+                                 json.dumps(config), "--output", str(output),
+                                 "--data-root", str(tmp_path / "absent")], monkeypatch)
+    assert "| oaks | scratch | 3 | baseline | 2 | 1 |" in table.splitlines()
+    assert "| oaks | scratch | 3 | csdnet | 2 | 2 |" in table.splitlines()
+    assert table.splitlines()[-1] == "| all | | | | 4 | 3 |"
+    assert table in capsys.readouterr().out
+    assert not (tmp_path / "absent").exists()
