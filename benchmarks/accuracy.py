@@ -4,6 +4,7 @@
         --datasets oaks leaves99 --shots 3 5 --seeds 0 1 2 3 4 \
         --protocols scratch transfer --output benchmarks/results/accuracy.jsonl --plot p.png
     python benchmarks/accuracy.py --smoke
+    python benchmarks/accuracy.py --dry-run ...   # per cell, what has no record yet
 
 Rows (same backbone, head, schedule, augmentation and number of steps each):
 baseline (all off), +SSDP, +SSDP+DDL, full CSDNet, DDL alone, SSDT alone.
