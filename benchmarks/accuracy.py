@@ -28,6 +28,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -239,13 +240,9 @@ def pending_table(jobs, todo):
     def cell(job):
         return (job["dataset"], job["protocol"], job.get("shots") or "-", job["row"])
 
-    cells = {}
-    for job in jobs:
-        cells.setdefault(cell(job), [0, 0])[0] += 1
-    for job in todo:
-        cells[cell(job)][1] += 1
+    total, left = Counter(map(cell, jobs)), Counter(map(cell, todo))
     lines = ["| dataset | protocol | k | row | jobs | to run |", "|---|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(map(str, key))} | {n} | {m} |" for key, (n, m) in cells.items()]
+    lines += [f"| {' | '.join(map(str, key))} | {n} | {left[key]} |" for key, n in total.items()]
     lines.append(f"| all | | | | {len(jobs)} | {len(todo)} |")
     return "\n".join(lines)
 
