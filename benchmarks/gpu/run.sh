@@ -4,6 +4,8 @@
 # one H100. Extra arguments go to every run (e.g. --steps 10).
 set -u
 cd "$(dirname "$0")/../.."
+# The checkout itself is importable (a bare GPU machine has no `pip install -e .`).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 for backend in jax torch; do
   KERAS_BACKEND=$backend timeout 200 python3 benchmarks/gpu/train_throughput.py "$@" \

@@ -12,6 +12,8 @@
 #       --output benchmarks/results/study/study.jsonl
 set -u
 cd "$(dirname "$0")/../.."
+# The checkout itself is importable (a bare GPU machine has no `pip install -e .`).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1
