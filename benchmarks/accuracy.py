@@ -54,6 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--workdir", default=os.path.join("benchmarks", "results", "pretrained"))
     p.add_argument("--output", default=os.path.join("benchmarks", "results", "accuracy.jsonl"))
     p.add_argument("--plot", default=None, help="PNG of accuracy per row with error bars")
+    p.add_argument("--baselines", default=None,
+                   help="JSON lines of extra baseline records (e.g. reruns on another "
+                        "backend): rows are paired with a baseline of their own backend")
     p.add_argument("--dry-run", action="store_true",
                    help="count the jobs with no record in --output per cell, run nothing")
     p.add_argument("--smoke", action="store_true", help="tiny fake data, seconds")
@@ -103,8 +106,14 @@ def _table_order(item):
     return key[:3], list(ROWS).index(key[3]), key[4]
 
 
-def summarize(path, plot=None, records=None, log=print):
-    """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table."""
+def summarize(path, plot=None, records=None, log=print, baselines=()):
+    """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table.
+
+    Also prints the per-seed differences to the baseline (`paired`), on test and on
+    validation (`val_tail`), each row against a baseline of its own backend where
+    `records` or `baselines` (extra baseline records, e.g. reruns on another backend)
+    hold one.
+    """
     records = records if records is not None else fewshot.read_records(path)
     groups = {}
     for r in records:
@@ -129,17 +138,20 @@ def summarize(path, plot=None, records=None, log=print):
         floor = f"{t['floor']:.3f}" if t["floor"] is not None else "-"
         log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | {t['variant']} | "
             f"{t['mean']:.3f} ± {t['std']:.3f} | {t['n']} | {floor} |")
-    pairs = paired(records)
+    pairs = paired(records, baselines=baselines)
+    val = {_pair_id(t): t for t in paired(records, "val_tail", baselines)}
     if pairs:
         log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
             "checkpoint:\n")
         log("| dataset | protocol | k | row | settings | mean difference | std | seeds "
-            "| seeds better | backends (row / baseline) |")
-        log("|---|---|---|---|---|---|---|---|---|---|")
+            "| seeds better | validation (`val_tail`) difference | backends (row / baseline) |")
+        log("|---|---|---|---|---|---|---|---|---|---|---|")
         for t in pairs:
+            v = val.get(_pair_id(t))
+            v = f"{v['mean']:+.3f} ± {v['std']:.3f} ({v['wins']} of {v['n']})" if v else "-"
             log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | "
                 f"{t['variant']} | {t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | "
-                f"{t['wins']} | {t['backends']} |")
+                f"{t['wins']} | {v} | {t['backends']} |")
     if plot and table:
         _plot(table, plot, log)
     return table
@@ -152,12 +164,18 @@ def _pairing_key(record):
             json.dumps(config, sort_keys=True))
 
 
-def paired(records, metric="test_accuracy"):
+def _pair_id(t):
+    return t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"]
+
+
+def paired(records, metric="test_accuracy", baselines=()):
     """Mean +- std over seeds of (row - baseline) `metric` on the same split.
 
     A row's record is paired with the baseline record that shares its dataset,
-    protocol, k, seed (hence split), schedule and pretrained
-    checkpoint label; unpaired records are left out. Returns one dict per
+    protocol, k, seed (hence split), schedule and pretrained checkpoint label: one
+    run on the row's own backend where `records` or `baselines` (extra baseline
+    records, e.g. reruns on another backend) hold one, else the one in `records`;
+    unpaired records are left out. Returns one dict per
     (dataset, protocol, k, row, settings) with `mean`, `std`, `n` and `wins`
     (seeds where the row beat its baseline), and `backends`: which backends ran
     the row and its baselines. Seeds pair the split and the NumPy augmentation
@@ -167,12 +185,14 @@ def paired(records, metric="test_accuracy"):
     """
     tested = [r for r in records if metric in r]
     base = {_pairing_key(r): r for r in tested if r["row"] == "baseline"}
+    own = {(_pairing_key(r), r.get("backend")): r
+           for r in tested + [b for b in baselines if metric in b] if r["row"] == "baseline"}
     groups = {}
     for r in tested:
-        if r["row"] == "baseline" or _pairing_key(r) not in base:
+        b = own.get((_pairing_key(r), r.get("backend"))) or base.get(_pairing_key(r))
+        if r["row"] == "baseline" or b is None:
             continue
-        key = _table_key(r)
-        groups.setdefault(key, []).append((r, base[_pairing_key(r)]))
+        groups.setdefault(_table_key(r), []).append((r, b))
     out = []
     for key, pairs in sorted(groups.items(), key=_table_order):
         diffs = [r[metric] - b[metric] for r, b in pairs]
@@ -284,7 +304,11 @@ def main(argv=None):
                              deadline=deadline)
     else:
         fewshot.run_pool(jobs, args.output, paths, args.workdir, deadline=deadline)
-    return summarize(args.output, args.plot)
+    if args.baselines and not os.path.exists(args.baselines):
+        raise SystemExit(f"--baselines {args.baselines}: no such file; give a JSON-lines "
+                         "file of baseline records (e.g. results/study/backend_check.jsonl)")
+    extra = fewshot.read_records(args.baselines) if args.baselines else ()
+    return summarize(args.output, args.plot, baselines=extra)
 
 
 if __name__ == "__main__":

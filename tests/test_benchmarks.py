@@ -124,6 +124,41 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     assert pair["n"] == 1 and abs(pair["mean"] - 0.05) < 1e-9 and pair["wins"] == 1
 
 
+def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
+    """Extra baselines (reruns on another backend) pair with that backend's rows only,
+    and `summarize` prints the test and validation differences side by side."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+
+    def rec(row, seed, acc, val, backend, **config):
+        return dict(dataset="leaves99", protocol="scratch", shots=5, seed=seed, row=row,
+                    config=dict(dict(learning_rate=3e-4, epochs=80), **config),
+                    test_accuracy=acc, val_tail=val, backend=backend)
+
+    records = [rec("baseline", 0, 0.50, 0.40, "jax"), rec("baseline", 1, 0.60, 0.50, "jax"),
+               rec("csdnet", 0, 0.55, 0.42, "tensorflow", mask_mode="erase"),
+               rec("csdnet", 1, 0.58, 0.51, "tensorflow", mask_mode="erase"),
+               rec("ddl_only", 0, 0.52, 0.45, "jax")]
+    rerun = [rec("baseline", 0, 0.45, 0.30, "tensorflow")]  # seed 1 has none: falls back
+    pairs = {p["row"]: p for p in accuracy.paired(records, baselines=rerun)}
+    assert abs(pairs["csdnet"]["mean"] - (0.10 - 0.02) / 2) < 1e-9
+    assert pairs["csdnet"]["wins"] == 1
+    assert pairs["csdnet"]["backends"] == "tensorflow / jax, tensorflow / tensorflow"
+    assert abs(pairs["ddl_only"]["mean"] - 0.02) < 1e-9  # its own (JAX) baseline
+    assert pairs["ddl_only"]["backends"] == "jax / jax"
+    # Without the extra baselines every row pairs with the baseline in the records.
+    alone = {p["row"]: p for p in accuracy.paired(records)}
+    assert abs(alone["csdnet"]["mean"] - (0.05 - 0.02) / 2) < 1e-9
+
+    lines = []
+    accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
+    header = lines.index(next(line for line in lines if "mean difference" in line))
+    assert "validation (`val_tail`) difference" in lines[header]
+    (row,) = [line for line in lines[header:] if line.startswith("| leaves99 | scratch | 5 | csdnet")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[5:10] == ["+0.040", "0.085", "2", "1", "+0.065 ± 0.078 (2 of 2)"]
+
+
 def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     """Equal models get equal configs, so a rerun of the grid skips what is already done."""
     sys.path.insert(0, ROOT)
