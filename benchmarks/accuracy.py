@@ -206,6 +206,33 @@ def paired(records, metric="test_accuracy", baselines=()):
     return out
 
 
+def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
+    """How well a row's validation lead predicts its test lead, over all cells.
+
+    For every (dataset, protocol, k, row, settings) with at least `min_seeds` paired
+    seeds, the mean `val_tail` and test differences to the baseline (`paired`). Returns
+    `n` such rows, the Pearson `correlation` of the two, `val_minus_test` (mean of val
+    minus test difference), `val_ahead` (rows where it is positive), and per side of
+    `threshold` (|val difference| below: `small`, else `large`) how many rows there are
+    and in how many the two differences have the same sign (`small_agree`, ...).
+    """
+    test = {_pair_id(t): t for t in paired(records, baselines=baselines)}
+    pairs = [(v["mean"], test[_pair_id(v)]["mean"])
+             for v in paired(records, "val_tail", baselines)
+             if _pair_id(v) in test and min(v["n"], test[_pair_id(v)]["n"]) >= min_seeds]
+    out = dict(n=len(pairs), threshold=threshold)
+    if len(pairs) > 1:
+        out["correlation"] = statistics.correlation(*zip(*pairs))
+        out["val_minus_test"] = statistics.mean(v - t for v, t in pairs)
+    out["val_ahead"] = sum(v > t for v, t in pairs)
+    for side, keep in (("small", lambda v: abs(v) < threshold),
+                       ("large", lambda v: abs(v) >= threshold)):
+        chosen = [(v, t) for v, t in pairs if keep(v)]
+        out[side] = len(chosen)
+        out[side + "_agree"] = sum((v > 0) == (t > 0) for v, t in chosen)
+    return out
+
+
 def swap_baselines(records, baselines):
     """`records` with each baseline replaced by the one in `baselines` that has its
     pairing key (same data, seed, schedule, checkpoint), e.g. baselines rerun on the

@@ -159,6 +159,33 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     assert cells[5:10] == ["+0.040", "0.085", "2", "1", "+0.065 ± 0.078 (2 of 2)"]
 
 
+def test_accuracy_val_predicts_test_counts_sign_agreement_per_row():
+    """Rows whose validation lead is small or large are counted apart, with the sign
+    agreement of their validation and test differences."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+
+    def rec(row, seed, acc, val, dataset):
+        return dict(dataset=dataset, protocol="scratch", shots=3, seed=seed, row=row,
+                    config=dict(learning_rate=3e-4, epochs=80), test_accuracy=acc,
+                    val_tail=val, backend="jax")
+
+    records = []
+    # (row, dataset): mean val difference, mean test difference over 2 seeds.
+    for (row, data), (dv, dt) in {("ddl_only", "a"): (0.10, 0.08),  # large, agrees
+                                  ("ssdt_only", "a"): (0.01, -0.02),  # small, disagrees
+                                  ("ddl_only", "b"): (-0.02, -0.01)}.items():  # small, agrees
+        for seed in (0, 1):
+            records += [rec("baseline", seed, 0.5, 0.5, data),
+                        rec(row, seed, 0.5 + dt, 0.5 + dv, data)]
+    out = accuracy.val_predicts_test(records, min_seeds=2)
+    assert out["n"] == 3 and out["large"] == 1 and out["large_agree"] == 1
+    assert out["small"] == 2 and out["small_agree"] == 1
+    assert out["val_ahead"] == 2 and abs(out["val_minus_test"] - 0.04 / 3) < 1e-9
+    assert out["correlation"] > 0.9
+    assert accuracy.val_predicts_test(records, min_seeds=3)["n"] == 0
+
+
 def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     """Equal models get equal configs, so a rerun of the grid skips what is already done."""
     sys.path.insert(0, ROOT)
