@@ -233,17 +233,6 @@ def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
     return out
 
 
-def swap_baselines(records, baselines):
-    """`records` with each baseline replaced by the one in `baselines` that has its
-    pairing key (same data, seed, schedule, checkpoint), e.g. baselines rerun on the
-    backend that ran the other rows; `paired()` on the result compares same-backend runs."""
-    def scored_baseline(r):
-        return r["row"] == "baseline" and "test_accuracy" in r
-
-    other = {_pairing_key(r): r for r in baselines if scored_baseline(r)}
-    return [other.get(_pairing_key(r), r) if scored_baseline(r) else r for r in records]
-
-
 def _plot(table, path, log=print):
     try:
         import matplotlib
@@ -309,6 +298,10 @@ def smoke_args(args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.baselines and not os.path.exists(args.baselines):
+        raise SystemExit(f"--baselines {args.baselines}: no such file; give a JSON-lines "
+                         "file of baseline records (e.g. results/study/backend_check.jsonl)")
+    extra = fewshot.read_records(args.baselines) if args.baselines else ()
     if args.smoke:
         args = smoke_args(args)
     size = args.config.get("image_size", fewshot.DEFAULTS["image_size"])
@@ -331,10 +324,6 @@ def main(argv=None):
                              deadline=deadline)
     else:
         fewshot.run_pool(jobs, args.output, paths, args.workdir, deadline=deadline)
-    if args.baselines and not os.path.exists(args.baselines):
-        raise SystemExit(f"--baselines {args.baselines}: no such file; give a JSON-lines "
-                         "file of baseline records (e.g. results/study/backend_check.jsonl)")
-    extra = fewshot.read_records(args.baselines) if args.baselines else ()
     return summarize(args.output, args.plot, baselines=extra)
 
 
