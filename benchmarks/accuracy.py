@@ -189,8 +189,10 @@ def paired(records, metric="test_accuracy", baselines=()):
            for r in tested + [b for b in baselines if metric in b] if r["row"] == "baseline"}
     groups = {}
     for r in tested:
+        if r["row"] == "baseline":
+            continue
         b = own.get((_pairing_key(r), r.get("backend"))) or base.get(_pairing_key(r))
-        if r["row"] == "baseline" or b is None:
+        if b is None:
             continue
         groups.setdefault(_table_key(r), []).append((r, b))
     out = []

@@ -155,7 +155,8 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
     header = lines.index(next(line for line in lines if "mean difference" in line))
     assert "validation (`val_tail`) difference" in lines[header]
-    (row,) = [line for line in lines[header:] if line.startswith("| leaves99 | scratch | 5 | csdnet")]
+    (row,) = [line for line in lines[header:]
+              if line.startswith("| leaves99 | scratch | 5 | csdnet")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[5:10] == ["+0.040", "0.085", "2", "1", "+0.065 ± 0.078 (2 of 2)"]
 
