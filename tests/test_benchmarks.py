@@ -71,6 +71,20 @@ def test_study_smoke(monkeypatch):
         ["baseline", "+ssdp", "+ssdp+ddl", "csdnet", "ddl_only", "ssdt_only"])
 
 
+def test_worker_pool_reports_a_dead_worker_and_goes_on():
+    """A worker killed outside Python (here `os._exit`; on a GPU, a runtime crash) costs
+    only its own job: it comes back with an `error`, and a new worker takes the rest."""
+    sys.path.insert(0, ROOT)
+    import fewshot
+
+    with fewshot.WorkerPool(1, initializer=abs, initargs=(0,), poll=0.2) as pool:
+        (lost,) = pool.imap_unordered(os._exit, [3])
+        assert lost["job"] == 3 and "exit code 3" in lost["error"]
+        assert sorted(pool.imap_unordered(abs, [-1, -2, 3])) == [1, 2, 3]
+    record = fewshot._lost({"seed": 1, "deadline": 5.0}, -9)
+    assert record["seed"] == 1 and "deadline" not in record and "-9" in record["error"]
+
+
 def test_fewshot_augment_keeps_the_contract():
     """The NumPy training augmentation returns uint8 crops of the right size, 3 channels."""
     import numpy as np
