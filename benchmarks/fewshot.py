@@ -480,12 +480,16 @@ def _lost(job, exitcode):
 
 def pending(jobs, output, workdir):
     """The jobs that `run_pool` would run: those with no record in `output` (JSON
-    lines), and pretraining jobs whose weights are not in `workdir`."""
+    lines), and the pretraining jobs whose weights are not in `workdir` while a
+    transfer job still to run needs them."""
     done = {job_key(r) for r in read_records(output)}
+    todo = [j for j in jobs if j["protocol"] != "pretrain" and job_key(j) not in done]
+    wanted = {pretrain_path(j, workdir) for j in todo if j["protocol"] == "transfer"}
 
     def needed(job):
         if job["protocol"] == "pretrain":  # its weights may be gone (another machine)
-            return not os.path.exists(pretrain_path(job, workdir))
+            path = pretrain_path(job, workdir)
+            return path in wanted and not os.path.exists(path)
         return job_key(job) not in done
 
     return [j for j in jobs if needed(j)]

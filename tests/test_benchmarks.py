@@ -279,3 +279,10 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
     assert table.splitlines()[-1] == "| all | | | | 4 | 3 |"
     assert table in capsys.readouterr().out
     assert not (tmp_path / "absent").exists()
+
+    # A pretraining job counts only while a transfer job still needs its checkpoint.
+    jobs = accuracy.grid_jobs(["oaks"], ["transfer"], [3], [0, 1], ["baseline"], config,
+                              log=lambda _: None)
+    output.write_text(json.dumps(dict(jobs[2], test_accuracy=0.5)) + "\n")
+    todo = fewshot.pending(jobs, str(output), str(tmp_path))
+    assert [(j["protocol"], j["seed"]) for j in todo] == [("pretrain", 1), ("transfer", 1)]
