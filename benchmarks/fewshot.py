@@ -384,6 +384,9 @@ def make_pool(workers, paths, workdir):
 
 
 def _serve(tasks, results, initializer, initargs):
+    import faulthandler
+
+    faulthandler.enable()  # a crash in native code prints where it happened
     initializer(*initargs)
     while True:
         item = tasks.get()
@@ -434,8 +437,9 @@ class WorkerPool:
                 ident, result = self._results.get(timeout=self._poll)
             except queue.Empty:
                 for i, w in enumerate(self._workers):
-                    if w["job"] and not w["process"].is_alive():
-                        yield _lost(w["job"][1], w["process"].exitcode)
+                    if not w["process"].is_alive():
+                        if w["job"]:
+                            yield _lost(w["job"][1], w["process"].exitcode)
                         self._workers[i] = self._start()
                 continue
             for w in self._workers:
