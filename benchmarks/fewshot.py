@@ -180,9 +180,11 @@ def pixel_floor(data, train, test, size=64):
                        np.float32).reshape(-1) for i in idx])
 
     (tr, ytr), (te, yte) = train, test
-    xtr, xte = small(tr), small(te)
+    xtr, xte = small(tr).astype(np.float64), small(te).astype(np.float64)
     means = np.stack([xtr[ytr == c].mean(0) for c in range(int(ytr.max()) + 1)])
-    d = ((xte[:, None, :] - means[None]) ** 2).sum(-1)
+    # |x - m|^2 = |x|^2 - 2 x.m + |m|^2: a (test, class) matrix, not the (test, class,
+    # pixel) array, which for omniglot_small is 15 GB and got a worker OOM-killed.
+    d = (xte ** 2).sum(1)[:, None] - 2 * xte @ means.T + (means ** 2).sum(1)[None]
     return float((d.argmin(1) == yte).mean())
 
 

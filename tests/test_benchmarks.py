@@ -85,6 +85,25 @@ def test_worker_pool_reports_a_dead_worker_and_goes_on():
     assert record["seed"] == 1 and "deadline" not in record and "-9" in record["error"]
 
 
+def test_pixel_floor_is_nearest_class_mean_without_the_pixel_sized_array():
+    sys.path.insert(0, ROOT)
+    import fewshot
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 20, 20), dtype=np.uint8)
+    labels = np.repeat(np.arange(5), 6)
+    train, test = (np.arange(0, 30, 2), labels[::2]), (np.arange(1, 30, 2), labels[1::2])
+    got = fewshot.pixel_floor(dict(images=images), train, test, size=8)
+
+    small = np.stack([np.asarray(Image.fromarray(i).resize((8, 8), Image.BILINEAR),
+                                 np.float64).reshape(-1) for i in images])
+    means = np.stack([small[train[0]][train[1] == c].mean(0) for c in range(5)])
+    naive = ((small[test[0]][:, None] - means[None]) ** 2).sum(-1).argmin(1)
+    assert got == float((naive == test[1]).mean())
+
+
 def test_fewshot_augment_keeps_the_contract():
     """The NumPy training augmentation returns uint8 crops of the right size, 3 channels."""
     import numpy as np
