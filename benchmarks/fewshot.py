@@ -177,10 +177,10 @@ def pixel_floor(data, train, test, size=64):
     def small(idx):
         return np.stack([
             np.asarray(Image.fromarray(data["images"][i]).resize((size, size), Image.BILINEAR),
-                       np.float32).reshape(-1) for i in idx])
+                       np.float64).reshape(-1) for i in idx])
 
     (tr, ytr), (te, yte) = train, test
-    xtr, xte = small(tr).astype(np.float64), small(te).astype(np.float64)
+    xtr, xte = small(tr), small(te)
     means = np.stack([xtr[ytr == c].mean(0) for c in range(int(ytr.max()) + 1)])
     # |x - m|^2 = |x|^2 - 2 x.m + |m|^2: a (test, class) matrix, not the (test, class,
     # pixel) array, which for omniglot_small is 15 GB and got a worker OOM-killed.
@@ -489,15 +489,15 @@ def pending(jobs, output, workdir):
     lines), and the pretraining jobs whose weights are not in `workdir` while a
     transfer job still to run needs them."""
     done = {job_key(r) for r in read_records(output)}
-    todo = [j for j in jobs if j["protocol"] != "pretrain" and job_key(j) not in done]
-    wanted = {pretrain_path(j, workdir) for j in todo if j["protocol"] == "transfer"}
 
     def needed(job):
-        if job["protocol"] == "pretrain":  # its weights may be gone (another machine)
-            path = pretrain_path(job, workdir)
-            return path in wanted and not os.path.exists(path)
-        return job_key(job) not in done
+        if job["protocol"] != "pretrain":
+            return job_key(job) not in done
+        path = pretrain_path(job, workdir)  # its weights may be gone (another machine)
+        return path in wanted and not os.path.exists(path)
 
+    wanted = {pretrain_path(j, workdir) for j in jobs
+              if j["protocol"] == "transfer" and needed(j)}
     return [j for j in jobs if needed(j)]
 
 
