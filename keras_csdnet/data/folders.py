@@ -195,6 +195,10 @@ def load_image_folder(
         shots: int or None, training images per class (required for the
             `"classes"` layout).
         val_shots: int >= 0, validation images per class (default 1).
+            One image per class makes a noisy score for choosing a
+            checkpoint or a setting: in `benchmarks/README.md` a validation
+            lead under about 0.03 predicted the test lead's sign no better
+            than chance. Use 2 or more where classes have the images.
         seed: int; same seed, same split on any machine.
         batch_size: int.
         on_error: `"raise"` (default) or `"skip"` for unreadable image files.

@@ -32,7 +32,8 @@ def few_shot_split(
         labels: int class ids, one per item.
         class_names: list of names, indexed by label.
         shots: int >= 1, training items per class (the few-shot `k`).
-        val_shots: int >= 0, validation items per class.
+        val_shots: int >= 0, validation items per class (one is a noisy
+            score for model selection; see `load_image_folder`).
         min_test: int >= 0, test items a class must keep.
         seed: int.
         drop_small_classes: bool; if True, classes with fewer than
