@@ -131,27 +131,30 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
             std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values),
             floor=statistics.mean(floors) if floors else None,
             readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None))
-    log("| dataset | protocol | k | row | settings | test accuracy (mean ± std) | seeds "
-        "| pixel floor |")
-    log("|---|---|---|---|---|---|---|---|")
-    for t in table:
-        floor = f"{t['floor']:.3f}" if t["floor"] is not None else "-"
-        log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | {t['variant']} | "
-            f"{t['mean']:.3f} ± {t['std']:.3f} | {t['n']} | {floor} |")
+    for line in fewshot.markdown_table(
+            ["dataset", "protocol", "k", "row", "settings", "test accuracy (mean ± std)", "seeds",
+             "pixel floor"],
+            [(t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"],
+              f"{t['mean']:.3f} ± {t['std']:.3f}", t["n"],
+              f"{t['floor']:.3f}" if t["floor"] is not None else "-") for t in table]):
+        log(line)
     pairs = paired(records, baselines=baselines)
     val = {_pair_id(t): t for t in paired(records, "val_tail", baselines)}
     if pairs:
         log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
             "checkpoint:\n")
-        log("| dataset | protocol | k | row | settings | mean difference | std | seeds "
-            "| seeds better | validation (`val_tail`) difference | backends (row / baseline) |")
-        log("|---|---|---|---|---|---|---|---|---|---|---|")
+        rows = []
         for t in pairs:
             v = val.get(_pair_id(t))
             v = f"{v['mean']:+.3f} ± {v['std']:.3f} ({v['wins']} of {v['n']})" if v else "-"
-            log(f"| {t['dataset']} | {t['protocol']} | {t['shots']} | {t['row']} | "
-                f"{t['variant']} | {t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | "
-                f"{t['wins']} | {v} | {t['backends']} |")
+            rows.append((t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"],
+                         f"{t['mean']:+.3f}", f"{t['std']:.3f}", t["n"], t["wins"], v,
+                         t["backends"]))
+        for line in fewshot.markdown_table(
+                ["dataset", "protocol", "k", "row", "settings", "mean difference", "std",
+                 "seeds", "seeds better", "validation (`val_tail`) difference",
+                 "backends (row / baseline)"], rows):
+            log(line)
     if plot and table:
         _plot(table, plot, log)
     return table
@@ -279,10 +282,10 @@ def pending_table(jobs, todo):
         return (job["dataset"], job["protocol"], job.get("shots") or "-", job["row"])
 
     total, left = Counter(map(cell, jobs)), Counter(map(cell, todo))
-    lines = ["| dataset | protocol | k | row | jobs | to run |", "|---|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(map(str, key))} | {n} | {left[key]} |" for key, n in total.items()]
-    lines.append(f"| all | | | | {len(jobs)} | {len(todo)} |")
-    return "\n".join(lines)
+    rows = [(*key, n, left[key]) for key, n in total.items()]
+    rows.append(("all", "-", "-", "-", len(jobs), len(todo)))
+    return "\n".join(fewshot.markdown_table(
+        ["dataset", "protocol", "k", "row", "jobs", "to run"], rows))
 
 
 def smoke_args(args):

@@ -273,9 +273,9 @@ def run_job(job, paths, workdir):
 
     if job["protocol"] == "pretrain":
         idx, labels, names = others(data, prefix)
-        model = keras_csdnet.CSDNet(backbone=backbone, num_classes=len(names), image_size=size,
-                                    seed=seed, learning_rate=_setting(job, "pretrain_learning_rate"),
-                                    **ROWS["baseline"])
+        model = keras_csdnet.CSDNet(
+            backbone=backbone, num_classes=len(names), image_size=size, seed=seed,
+            learning_rate=_setting(job, "pretrain_learning_rate"), **ROWS["baseline"])
         epochs = _setting(job, "pretrain_epochs")
         hist = model.fit(make_sequence(data, idx, labels, size, batch, seed), epochs=epochs,
                          verbose=0)
@@ -350,6 +350,12 @@ def job_key(job):
     config = json.dumps(job.get("config") or {}, sort_keys=True)
     return (f"{job['dataset']}|{job['protocol']}|{job.get('shots')}|{job['seed']}|"
             f"{job['row']}|{config}|{bool(job.get('sweep'))}")
+
+
+def markdown_table(header, rows):
+    """Lines of a Markdown table: `header` (cell strings), its rule, then `rows`."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
 def read_records(path):

@@ -271,24 +271,24 @@ def summarize_sweep(path, log=print):
         key = (r["dataset"], r["row"], fewshot.variant(r))
         groups.setdefault(key, {}).setdefault(r["protocol"], []).append(r["val_tail"])
     protocols = sorted({p for g in groups.values() for p in g})
-    log("| dataset | row | settings | "
-        + " | ".join(f"{p}: val (seeds)" for p in protocols) + " |")
-    log("|---|---|---|" + "---|" * len(protocols))
-    rows = []
+    rows, cells = [], []
     for (dataset, row, var), per in sorted(groups.items()):
-        cells = [_mean_std(per[p]) if p in per else "-" for p in protocols]
-        log(f"| {dataset} | {row} | {var} | " + " | ".join(cells) + " |")
+        cells.append((dataset, row, var,
+                      *(_mean_std(per[p]) if p in per else "-" for p in protocols)))
         rows.append(dict(dataset=dataset, row=row, variant=var,
                          **{p: per.get(p) for p in protocols}))
+    for line in fewshot.markdown_table(
+            ["dataset", "row", "settings", *(f"{p}: val (seeds)" for p in protocols)], cells):
+        log(line)
     pairs = [t for t in accuracy.paired(records, metric="val_tail") if t["n"] > 1]
     if pairs:
         log("\nValidation score minus the baseline's on the same seeds (2 or more):\n")
-        log("| dataset | protocol | row | settings | mean difference | std | seeds "
-            "| seeds better |")
-        log("|---|---|---|---|---|---|---|---|")
-        for t in pairs:
-            log(f"| {t['dataset']} | {t['protocol']} | {t['row']} | {t['variant']} | "
-                f"{t['mean']:+.3f} | {t['std']:.3f} | {t['n']} | {t['wins']} |")
+        for line in fewshot.markdown_table(
+                ["dataset", "protocol", "row", "settings", "mean difference", "std", "seeds",
+                 "seeds better"],
+                [(t["dataset"], t["protocol"], t["row"], t["variant"], f"{t['mean']:+.3f}",
+                  f"{t['std']:.3f}", t["n"], t["wins"]) for t in pairs]):
+            log(line)
     return rows
 
 

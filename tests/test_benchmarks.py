@@ -295,7 +295,7 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
                                  "--data-root", str(tmp_path / "absent")], monkeypatch)
     assert "| oaks | scratch | 3 | baseline | 2 | 1 |" in table.splitlines()
     assert "| oaks | scratch | 3 | csdnet | 2 | 2 |" in table.splitlines()
-    assert table.splitlines()[-1] == "| all | | | | 4 | 3 |"
+    assert table.splitlines()[-1] == "| all | - | - | - | 4 | 3 |"
     assert table in capsys.readouterr().out
     assert not (tmp_path / "absent").exists()
 
