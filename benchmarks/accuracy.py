@@ -94,6 +94,11 @@ def row_config(config, protocol, row):
     return out
 
 
+# The fields that name a table row; `_table_key` reads them off a record, `_pair_id` off
+# a row of `summarize`'s or `paired`'s output (whose "variant" is the settings label).
+KEY_FIELDS = ("dataset", "protocol", "shots", "row", "variant")
+
+
 def _table_key(record):
     """The table row a record belongs to: (dataset, protocol, k, row, settings)."""
     return (record["dataset"], record["protocol"], record["shots"], record["row"],
@@ -126,8 +131,7 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
         values = [r["test_accuracy"] for r in rs]
         floors = [r["pixel_floor"] for r in rs if "pixel_floor" in r]
         table.append(dict(
-            dataset=key[0], protocol=key[1], shots=key[2], row=key[3], variant=key[4],
-            mean=statistics.mean(values),
+            zip(KEY_FIELDS, key), mean=statistics.mean(values),
             std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values),
             floor=statistics.mean(floors) if floors else None,
             readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None))
@@ -168,7 +172,7 @@ def _pairing_key(record):
 
 
 def _pair_id(t):
-    return t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"]
+    return tuple(t[field] for field in KEY_FIELDS)
 
 
 def paired(records, metric="test_accuracy", baselines=()):
@@ -203,8 +207,7 @@ def paired(records, metric="test_accuracy", baselines=()):
         diffs = [r[metric] - b[metric] for r, b in pairs]
         backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}"
                            for r, b in pairs})
-        out.append(dict(dataset=key[0], protocol=key[1], shots=key[2], row=key[3],
-                        variant=key[4], mean=statistics.mean(diffs),
+        out.append(dict(zip(KEY_FIELDS, key), mean=statistics.mean(diffs),
                         std=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
                         n=len(diffs), wins=sum(d > 0 for d in diffs),
                         backends=", ".join(backends)))
