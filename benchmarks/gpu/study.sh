@@ -6,8 +6,8 @@
 #   WORKERS=14 bash benchmarks/gpu/study.sh --cache-dir .benchdata --out-dir out --budget 500
 # SCRIPT=accuracy.py runs the test grid alone the same way (the rest of the grid, see
 # benchmarks/README.md "Not done"), e.g.:
-#   SCRIPT=accuracy.py bash benchmarks/gpu/study.sh --datasets katakana --shots 3 \
-#       --config '{"learning_rate": 3e-4, "epochs": 80, "mask_mode": "erase", "_pretrained": "gpu2"}' \
+#   SCRIPT=accuracy.py bash benchmarks/gpu/study.sh --datasets omniglot_small --shots 5 \
+#       --config '{"learning_rate": 3e-4, "epochs": 80, "mask_mode": "erase", "_pretrained": "cpu"}' \
 #       --cache-dir .benchdata --workdir /tmp/pretrained --deadline 480 \
 #       --output benchmarks/results/study/study.jsonl
 set -u
