@@ -258,6 +258,36 @@ def _wait_for(path, timeout=3600):
         time.sleep(2)
 
 
+PROGRESS_EVERY = 10  # epochs between a training job's progress lines (and its first epoch)
+
+
+def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None):
+    """A Keras callback that logs `label`'s epoch, losses and val accuracy now and then.
+
+    A model here trains for an hour or more on a CPU with `verbose=0` and writes its
+    record only at the end; this line (on stderr, which a worker shares with the
+    pool's log) shows how far each one is and how long an epoch takes. It is written
+    after the first epoch, every `every` epochs and after the last one.
+    """
+    import sys
+
+    import keras
+
+    start = time.time() if start is None else start
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+
+    def on_epoch_end(epoch, logs=None):
+        done = epoch + 1
+        if done != 1 and done % every and done != epochs:
+            return
+        parts = [f"{k} {float(v):.4f}" for k, v in sorted((logs or {}).items())
+                 if k in ("loss", "cls_loss", "qc_loss", "ssdt_loss", "val_accuracy")]
+        log(f"progress {label}: epoch {done}/{epochs} " + " ".join(parts)
+            + f" ({time.time() - start:.0f} s)")
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+
 def run_job(job, paths, workdir):
     """Trains one job's model; returns its record (test accuracy unless `job['sweep']`)."""
     import keras
@@ -277,8 +307,9 @@ def run_job(job, paths, workdir):
             backbone=backbone, num_classes=len(names), image_size=size, seed=seed,
             learning_rate=_setting(job, "pretrain_learning_rate"), **ROWS["baseline"])
         epochs = _setting(job, "pretrain_epochs")
+        progress = progress_callback(job_label(job), epochs, start=start)
         hist = model.fit(make_sequence(data, idx, labels, size, batch, seed), epochs=epochs,
-                         verbose=0)
+                         verbose=0, callbacks=[progress])
         path = pretrain_path(job, workdir)
         model.backbone.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
@@ -300,9 +331,10 @@ def run_job(job, paths, workdir):
     x_val, y_val = center_crop(data["images"][val[0]], size), val[1]
     best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                          patience=epochs + 1, restore_best_weights=True)
+    progress = progress_callback(job_label(job), epochs, start=start)
     hist = model.fit(make_sequence(data, train[0], train[1], size, batch, seed), epochs=epochs,
                      verbose=0, validation_data=(x_val, y_val), validation_batch_size=64,
-                     callbacks=[best])
+                     callbacks=[best, progress])
     val_curve = [round(float(v), 4) for v in hist.history["val_accuracy"]]
     tail = val_curve[-max(1, len(val_curve) // 4):]
     record = dict(job, classes=len(names), train_images=len(train[0]),
@@ -350,6 +382,14 @@ def job_key(job):
     config = json.dumps(job.get("config") or {}, sort_keys=True)
     return (f"{job['dataset']}|{job['protocol']}|{job.get('shots')}|{job['seed']}|"
             f"{job['row']}|{config}|{bool(job.get('sweep'))}")
+
+
+def job_label(job):
+    """A short readable name of a job for logs: dataset, protocol, shots, seed, row, variant."""
+    shots = f" k={job['shots']}" if job.get("shots") else ""
+    extra = variant(job) if job["protocol"] != "pretrain" else ""
+    return (f"{job['dataset']} {job['protocol']}{shots} seed {job['seed']} {job['row']}"
+            + (f" ({extra})" if extra else ""))
 
 
 def markdown_table(header, rows):

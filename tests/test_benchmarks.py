@@ -52,8 +52,12 @@ def test_export_latency_smoke(monkeypatch):
 
 
 @only_torch
-def test_accuracy_smoke(monkeypatch):
+def test_accuracy_smoke(monkeypatch, capsys):
     table = _run("accuracy.py", ["--smoke"], monkeypatch)
+    progress = [line for line in capsys.readouterr().err.splitlines()
+                if line.startswith("progress ")]
+    assert any(" scratch k=" in line and " csdnet " in line and "val_accuracy" in line
+               for line in progress)  # each training job says how far it is
     assert {(t["protocol"], t["row"]) for t in table} == {
         ("scratch", "baseline"), ("scratch", "csdnet"),
         ("transfer", "baseline"), ("transfer", "csdnet")}
@@ -69,6 +73,22 @@ def test_study_smoke(monkeypatch):
     assert "alpha" in selection["knob_scores"] and "default" in selection["knob_scores"]
     assert {t["row"] for t in table} == set(
         ["baseline", "+ssdp", "+ssdp+ddl", "csdnet", "ddl_only", "ssdt_only"])
+
+
+def test_progress_callback_logs_first_every_nth_and_last_epoch():
+    sys.path.insert(0, ROOT)
+    import fewshot
+
+    lines = []
+    callback = fewshot.progress_callback("job", 25, every=10, start=0.0, log=lines.append)
+    for epoch in range(25):
+        callback.on_epoch_end(epoch, {"loss": 1.5, "val_accuracy": 0.25, "accuracy": 0.5})
+    assert [line.split(": epoch ")[1].split(" ")[0] for line in lines] == [
+        "1/25", "10/25", "20/25", "25/25"]
+    assert lines[0].startswith("progress job: epoch 1/25 loss 1.5000 val_accuracy 0.2500 (")
+    assert fewshot.job_label(dict(dataset="oaks", protocol="scratch", shots=3, seed=2,
+                                  row="csdnet", config={"epochs": 80})) == (
+        "oaks scratch k=3 seed 2 csdnet (80 ep)")
 
 
 def test_worker_pool_reports_a_dead_worker_and_goes_on():
