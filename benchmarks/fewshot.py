@@ -20,6 +20,7 @@ import json
 import math
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -259,6 +260,7 @@ def _wait_for(path, timeout=3600):
 
 
 PROGRESS_EVERY = 10  # epochs between a training job's progress lines (and its first epoch)
+LOSS_KEYS = ("cls_loss", "qc_loss", "ssdt_loss")  # CSDNet's named loss components
 
 
 def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None):
@@ -269,8 +271,6 @@ def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None)
     pool's log) shows how far each one is and how long an epoch takes. It is written
     after the first epoch, every `every` epochs and after the last one.
     """
-    import sys
-
     import keras
 
     start = time.time() if start is None else start
@@ -281,7 +281,7 @@ def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None)
         if done != 1 and done % every and done != epochs:
             return
         parts = [f"{k} {float(v):.4f}" for k, v in sorted((logs or {}).items())
-                 if k in ("loss", "cls_loss", "qc_loss", "ssdt_loss", "val_accuracy")]
+                 if k in ("loss", "val_accuracy") + LOSS_KEYS]
         log(f"progress {label}: epoch {done}/{epochs} " + " ".join(parts)
             + f" ({time.time() - start:.0f} s)")
 
@@ -341,7 +341,7 @@ def run_job(job, paths, workdir):
                   val_images=len(val[0]), best_epoch=best.best_epoch + 1,
                   val_best=max(val_curve), val_tail=round(statistics.mean(tail), 4),
                   val_curve=val_curve, backend=keras.backend.backend())
-    for key in ("cls_loss", "qc_loss", "ssdt_loss"):
+    for key in LOSS_KEYS:
         if key in hist.history:
             record[f"final_{key}"] = round(float(hist.history[key][-1]), 4)
     if not job.get("sweep"):  # a sweep never looks at the test images
