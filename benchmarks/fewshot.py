@@ -358,7 +358,7 @@ def run_job(job, paths, workdir):
 # this order is the order of the knobs in the row labels.
 KNOB_MODULE = dict(alpha="ddl", beta="ssdt", temperature="ssdt", margin="ddl",
                    threshold_low="ssdp", threshold_high="ssdp", mask_mode="ssdp",
-                   queue_size="ddl", distill_direction="ssdt")
+                   mask_fill="ssdp", queue_size="ddl", distill_direction="ssdt")
 KNOB_NAMES = tuple(KNOB_MODULE)
 
 

@@ -263,6 +263,10 @@ def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     assert fewshot.variant(dict(row="csdnet", config=knobbed)) == (
         "80 ep, distill_direction raw_to_aug")
     assert fewshot.variant(dict(row="+ssdp", config=knobbed)) == "80 ep"
+    filled = dict(epochs=80, mask_mode="erase", mask_fill="border")
+    assert accuracy.row_config(filled, "scratch", "baseline") == dict(epochs=80)
+    assert fewshot.variant(dict(row="+ssdp", config=filled)) == "80 ep, erase, mask_fill border"
+    assert fewshot.variant(dict(row="ssdt_only", config=filled)) == "80 ep"
     assert by[("transfer", "csdnet")] == config
 
 

@@ -27,6 +27,7 @@ import keras_csdnet
         (dict(threshold_high=1.2), "threshold_high"),
         (dict(threshold_low=0.8, threshold_high=0.2), "threshold_low"),
         (dict(mask_mode="blur"), r"mask_mode.*crop"),
+        (dict(mask_fill="white"), r"mask_fill.*border"),
         (dict(distill_direction="up"), r"distill_direction.*aug_to_raw"),
         (dict(label_smoothing=1.0), "label_smoothing"),
         (dict(kernel_size=4), "kernel_size"),

@@ -11,6 +11,7 @@ from keras_csdnet.layers import MemoryQueue
 from keras_csdnet.layers import PixelNormalization
 from keras_csdnet.layers import RandomView
 from keras_csdnet.layers.crop import crop_and_resize
+from keras_csdnet.layers.discrepancy_view import border_mean
 from keras_csdnet.layers.discrepancy_view import mask_boxes
 
 
@@ -154,6 +155,36 @@ def test_discrepancy_view_modes(mode):
         assert view[:, :3, :3].max() == 0.0 and view[:, 8:, 8:].min() == 200.0
 
 
+def test_border_mean_is_the_mean_of_the_outermost_pixels():
+    images = np.random.default_rng(0).uniform(0, 255, (2, 5, 7, 3)).astype("float32")
+    frame = np.ones((5, 7), bool)
+    frame[1:-1, 1:-1] = False
+    expected = images[:, frame].mean(axis=1)  # (2, 3)
+    got = to_numpy(border_mean(images))
+    assert got.shape == (2, 1, 1, 3)
+    np.testing.assert_allclose(got[:, 0, 0], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["keep", "erase"])
+def test_discrepancy_view_border_fill_uses_the_background(mode):
+    # Dark-on-light: white paper (255), a grey "stroke" inside; zeros would paint
+    # black (ink) over the hidden cells, `border` paints the paper's white.
+    images = np.full((2, 16, 16, 1), 255.0, "float32")
+    images[:, 5:11, 5:11] = 40.0
+    pattern = np.zeros((2, 4, 4, 1), "float32")
+    pattern[:, 0, 0, 0] = 5.0
+    zeros = to_numpy(DiscrepancyView(mask_mode=mode, seed=1)(images, pattern))
+    border = to_numpy(
+        DiscrepancyView(mask_mode=mode, mask_fill="border", seed=1)(images, pattern)
+    )
+    hidden = zeros == 0.0
+    assert hidden.any()
+    np.testing.assert_allclose(border[hidden], 255.0, rtol=1e-5)
+    np.testing.assert_array_equal(border[~hidden], images[~hidden])
+    if mode == "keep":  # the stroke lies outside the kept top-left cell: hidden
+        np.testing.assert_allclose(border[:, 5:11, 5:11], 255.0, rtol=1e-5)
+
+
 def test_discrepancy_view_threshold_is_random_per_image():
     layer = DiscrepancyView(threshold_low=0.1, threshold_high=0.9, seed=3)
     pattern = np.linspace(0, 1, 2 * 64).reshape(2, 8, 8, 1).astype("float32")
@@ -165,6 +196,8 @@ def test_discrepancy_view_threshold_is_random_per_image():
 def test_discrepancy_view_bad_arguments():
     with pytest.raises(ValueError, match="mask_mode"):
         DiscrepancyView(mask_mode="blur")
+    with pytest.raises(ValueError, match="mask_fill"):
+        DiscrepancyView(mask_mode="erase", mask_fill="white")
     with pytest.raises(ValueError, match="threshold_low"):
         DiscrepancyView(threshold_low=-0.1)
     with pytest.raises(ValueError, match="threshold_high"):
@@ -194,6 +227,7 @@ LAYERS = [
     (lambda: MemoryQueue(queue_size=4, feature_dim=3, name="q"), None),
     (lambda: SSDP(kernel_size=3, encoder_kernel_size=1, kernel_channels=4), (1, 4, 4, 2)),
     (lambda: DiscrepancyView(0.3, 0.5, "keep", seed=2), None),
+    (lambda: DiscrepancyView(0.3, 0.5, "erase", seed=2, mask_fill="border"), None),
     (lambda: RandomView(min_scale=0.5, flip=False, seed=1), None),
     (lambda: PixelNormalization("symmetric"), None),
 ]

@@ -148,9 +148,10 @@ def test_uint8_float_and_grey_inputs_agree():
     model.fit(grey, np.arange(2) % NUM_CLASSES, epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize("mode", ["crop", "keep", "erase"])
-def test_mask_modes_train(mode):
-    model = tiny_model(mask_mode=mode)
+@pytest.mark.parametrize("mode,fill", [("crop", "zeros"), ("keep", "zeros"),
+                                       ("erase", "zeros"), ("erase", "border")])
+def test_mask_modes_train(mode, fill):
+    model = tiny_model(mask_mode=mode, mask_fill=fill)
     x, y = tiny_arrays(4)
     logs = model.fit(x, y, batch_size=4, epochs=1, verbose=0).history
     assert np.isfinite(logs["loss"][0])
@@ -201,11 +202,11 @@ def test_keras_file_round_trip(trained, tmp_path):
 
 def test_get_config_round_trip_holds_every_argument():
     model = tiny_model(alpha=0.5, beta=2.0, temperature=2.0, margin=0.3, mask_mode="keep",
-                       distill_direction="symmetric", label_smoothing=0.1,
+                       mask_fill="border", distill_direction="symmetric", label_smoothing=0.1,
                        class_names=["a", "b", "c"])
     config = model.get_config()
     for key, value in dict(alpha=0.5, beta=2.0, temperature=2.0, margin=0.3, mask_mode="keep",
-                           distill_direction="symmetric", label_smoothing=0.1,
+                           mask_fill="border", distill_direction="symmetric", label_smoothing=0.1,
                            class_names=["a", "b", "c"], queue_size=16).items():
         assert config[key] == value and getattr(model, key) == value
     clone = keras_csdnet.CSDNet.from_config(config)

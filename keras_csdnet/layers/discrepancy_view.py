@@ -6,6 +6,7 @@ from keras import ops
 from keras_csdnet.layers.crop import crop_and_resize
 
 MASK_MODES = ("crop", "keep", "erase")
+MASK_FILLS = ("zeros", "border")
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
@@ -18,10 +19,19 @@ class DiscrepancyView(keras.layers.Layer):
     `"crop"` the mask's bounding box zoomed back to full size, `"keep"` `I * M`,
     or `"erase"` `I * (1 - M)`, with `M` upsampled to the image size.
 
+    The hidden pixels of `"keep"` and `"erase"` are black (`"zeros"`, the
+    paper's product) or, with `mask_fill="border"`, each image's background
+    colour: the per-channel mean of its outermost rows and columns. Zeros
+    remove content only where the background is black (silhouettes on
+    black); on dark-on-light images (characters, scans on paper) they paint
+    an ink-coloured block instead, which `"border"` avoids.
+
     Args:
         threshold_low: float in `[0, 1]`, lower bound of `theta`. Default 0.4.
         threshold_high: float in `[threshold_low, 1]`. Default 0.6.
         mask_mode: `"crop"` (default), `"keep"` or `"erase"`.
+        mask_fill: `"zeros"` (default) or `"border"`: the value of the hidden
+            pixels in `"keep"` and `"erase"` modes (ignored by `"crop"`).
         seed: int or None, seed of the layer's `keras.random.SeedGenerator`.
         **kwargs: base `keras.layers.Layer` arguments.
 
@@ -43,7 +53,13 @@ class DiscrepancyView(keras.layers.Layer):
     """
 
     def __init__(
-        self, threshold_low=0.4, threshold_high=0.6, mask_mode="crop", seed=None, **kwargs
+        self,
+        threshold_low=0.4,
+        threshold_high=0.6,
+        mask_mode="crop",
+        seed=None,
+        mask_fill="zeros",
+        **kwargs,
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
@@ -54,7 +70,12 @@ class DiscrepancyView(keras.layers.Layer):
             )
         self.threshold_low = float(threshold_low)
         self.threshold_high = float(threshold_high)
+        if mask_fill not in MASK_FILLS:
+            raise ValueError(
+                f"Unknown `mask_fill={mask_fill!r}`; use one of {MASK_FILLS}."
+            )
         self.mask_mode = mask_mode
+        self.mask_fill = mask_fill
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="view_seed")
 
@@ -85,9 +106,11 @@ class DiscrepancyView(keras.layers.Layer):
             norm, (images.shape[1], images.shape[2]), interpolation="bilinear"
         )
         full = ops.cast(ops.greater_equal(full, theta), "float32")
-        if self.mask_mode == "keep":
-            return images * full
-        return images * (1.0 - full)
+        hidden = full if self.mask_mode == "erase" else 1.0 - full
+        view = images * (1.0 - hidden)
+        if self.mask_fill == "border":
+            view = view + border_mean(images) * hidden
+        return view
 
     def compute_output_shape(self, images_shape, pattern_shape=None):
         return tuple(images_shape)
@@ -99,8 +122,23 @@ class DiscrepancyView(keras.layers.Layer):
             threshold_high=self.threshold_high,
             mask_mode=self.mask_mode,
             seed=self.seed,
+            mask_fill=self.mask_fill,
         )
         return config
+
+
+def border_mean(images):
+    """Per-image, per-channel mean `(B, 1, 1, C)` of the outermost pixels.
+
+    The first and last rows and the first and last columns (corners once):
+    the background colour of an image whose object does not fill the frame.
+    """
+    rows = ops.concatenate([images[:, :1], images[:, -1:]], axis=1)  # (B, 2, W, C)
+    cols = ops.concatenate([images[:, 1:-1, :1], images[:, 1:-1, -1:]], axis=2)
+    total = ops.sum(rows, axis=(1, 2), keepdims=True)
+    total = total + ops.sum(cols, axis=(1, 2), keepdims=True)
+    count = 2 * images.shape[2] + 2 * max(images.shape[1] - 2, 0)
+    return total / float(count)
 
 
 def check_thresholds(threshold_low, threshold_high):

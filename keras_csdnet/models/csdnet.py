@@ -8,6 +8,7 @@ from keras import ops
 
 from keras_csdnet import backbones as backbones_lib
 from keras_csdnet import losses as losses_lib
+from keras_csdnet.layers.discrepancy_view import MASK_FILLS
 from keras_csdnet.layers.discrepancy_view import MASK_MODES
 from keras_csdnet.layers.discrepancy_view import DiscrepancyView
 from keras_csdnet.layers.discrepancy_view import check_thresholds
@@ -71,6 +72,11 @@ class CSDNet(keras.Model):
             paper's zoom on the mask's bounding box) or `"keep"` (`I * M`).
             `"erase"` is the default because it won the validation sweep on
             the 38 oaks by a wide margin (`benchmarks/README.md`).
+        mask_fill: `"zeros"` (default, the paper's product: hidden pixels
+            black) or `"border"` (hidden pixels take each image's border
+            colour, its background): the value of the pixels `"erase"` and
+            `"keep"` hide. Zeros paint an ink-coloured block on dark-on-light
+            images such as characters or scans on white paper.
         distill_direction: `"aug_to_raw"` (default), `"raw_to_aug"` or
             `"symmetric"`.
         label_smoothing: float in `[0, 1)` for `L_cls`. Default 0.
@@ -132,6 +138,7 @@ class CSDNet(keras.Model):
         threshold_low=0.4,
         threshold_high=0.6,
         mask_mode="erase",
+        mask_fill="zeros",
         distill_direction="aug_to_raw",
         label_smoothing=0.0,
         learning_rate=3e-4,
@@ -175,6 +182,7 @@ class CSDNet(keras.Model):
         self.threshold_low = float(threshold_low)
         self.threshold_high = float(threshold_high)
         self.mask_mode = mask_mode
+        self.mask_fill = mask_fill
         self.distill_direction = distill_direction
         self.label_smoothing = float(label_smoothing)
         self.learning_rate = float(learning_rate)
@@ -194,7 +202,12 @@ class CSDNet(keras.Model):
         )
         if self.ssdp:
             self.view_generator = DiscrepancyView(
-                threshold_low, threshold_high, mask_mode, seed=seed, name="view"
+                threshold_low,
+                threshold_high,
+                mask_mode,
+                seed=seed,
+                mask_fill=mask_fill,
+                name="view",
             )
         elif self.ddl or self.ssdt:
             self.view_generator = RandomView(seed=seed, name="view")
@@ -444,6 +457,7 @@ class CSDNet(keras.Model):
             threshold_low=self.threshold_low,
             threshold_high=self.threshold_high,
             mask_mode=self.mask_mode,
+            mask_fill=self.mask_fill,
             distill_direction=self.distill_direction,
             label_smoothing=self.label_smoothing,
             learning_rate=self.learning_rate,
@@ -514,6 +528,10 @@ def _check_args(args):
     if args["mask_mode"] not in MASK_MODES:
         raise ValueError(
             f"Unknown `mask_mode={args['mask_mode']!r}`; use one of {MASK_MODES}."
+        )
+    if args["mask_fill"] not in MASK_FILLS:
+        raise ValueError(
+            f"Unknown `mask_fill={args['mask_fill']!r}`; use one of {MASK_FILLS}."
         )
     if args["distill_direction"] not in losses_lib.DISTILL_DIRECTIONS:
         raise ValueError(
