@@ -63,17 +63,9 @@ class DiscrepancyView(keras.layers.Layer):
     ):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        check_thresholds(threshold_low, threshold_high)
-        if mask_mode not in MASK_MODES:
-            raise ValueError(
-                f"Unknown `mask_mode={mask_mode!r}`; use one of {MASK_MODES}."
-            )
+        check_view_args(threshold_low, threshold_high, mask_mode, mask_fill)
         self.threshold_low = float(threshold_low)
         self.threshold_high = float(threshold_high)
-        if mask_fill not in MASK_FILLS:
-            raise ValueError(
-                f"Unknown `mask_fill={mask_fill!r}`; use one of {MASK_FILLS}."
-            )
         self.mask_mode = mask_mode
         self.mask_fill = mask_fill
         self.seed = seed
@@ -139,6 +131,15 @@ def border_mean(images):
     total = total + ops.sum(cols, axis=(1, 2), keepdims=True)
     count = 2 * images.shape[2] + 2 * max(images.shape[1] - 2, 0)
     return total / float(count)
+
+
+def check_view_args(threshold_low, threshold_high, mask_mode, mask_fill):
+    """Raises a ValueError naming the bad argument of a `DiscrepancyView`."""
+    check_thresholds(threshold_low, threshold_high)
+    if mask_mode not in MASK_MODES:
+        raise ValueError(f"Unknown `mask_mode={mask_mode!r}`; use one of {MASK_MODES}.")
+    if mask_fill not in MASK_FILLS:
+        raise ValueError(f"Unknown `mask_fill={mask_fill!r}`; use one of {MASK_FILLS}.")
 
 
 def check_thresholds(threshold_low, threshold_high):

@@ -8,10 +8,8 @@ from keras import ops
 
 from keras_csdnet import backbones as backbones_lib
 from keras_csdnet import losses as losses_lib
-from keras_csdnet.layers.discrepancy_view import MASK_FILLS
-from keras_csdnet.layers.discrepancy_view import MASK_MODES
 from keras_csdnet.layers.discrepancy_view import DiscrepancyView
-from keras_csdnet.layers.discrepancy_view import check_thresholds
+from keras_csdnet.layers.discrepancy_view import check_view_args
 from keras_csdnet.layers.memory_queue import MemoryQueue
 from keras_csdnet.layers.pixel_normalization import PixelNormalization
 from keras_csdnet.layers.random_view import RandomView
@@ -524,15 +522,9 @@ def _check_args(args):
     number("label_smoothing", 0, 1, high_open=True)
     number("learning_rate", 0, low_open=True)
     number("weight_decay", 0)
-    check_thresholds(args["threshold_low"], args["threshold_high"])
-    if args["mask_mode"] not in MASK_MODES:
-        raise ValueError(
-            f"Unknown `mask_mode={args['mask_mode']!r}`; use one of {MASK_MODES}."
-        )
-    if args["mask_fill"] not in MASK_FILLS:
-        raise ValueError(
-            f"Unknown `mask_fill={args['mask_fill']!r}`; use one of {MASK_FILLS}."
-        )
+    check_view_args(
+        args["threshold_low"], args["threshold_high"], args["mask_mode"], args["mask_fill"]
+    )
     if args["distill_direction"] not in losses_lib.DISTILL_DIRECTIONS:
         raise ValueError(
             f"Unknown `distill_direction={args['distill_direction']!r}`; use one of "
