@@ -74,7 +74,8 @@ class CSDNet(keras.Model):
             black) or `"border"` (hidden pixels take each image's border
             colour, its background): the value of the pixels `"erase"` and
             `"keep"` hide. Zeros paint an ink-coloured block on dark-on-light
-            images such as characters or scans on white paper.
+            images such as characters or scans on white paper; on the katakana
+            validation split `"border"` was no better (`benchmarks/README.md`).
         distill_direction: `"aug_to_raw"` (default), `"raw_to_aug"` or
             `"symmetric"`.
         label_smoothing: float in `[0, 1)` for `L_cls`. Default 0.
