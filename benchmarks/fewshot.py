@@ -371,7 +371,12 @@ def variant(record):
     if "epochs" in config:
         parts.append(f"{config['epochs']} ep")
     parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
-    switches = ROWS.get(record.get("row"), ROWS["csdnet"])
+    row_switches = ROWS.get(record.get("row"), ROWS["csdnet"])
+    # A config may switch a module on or off against its row (e.g. CSDNet without SSDP):
+    # the label says so, and knobs of the modules that end up on are shown.
+    switches = {k: bool(config.get(k, on)) for k, on in row_switches.items()}
+    parts += [f"{k} {'on' if on else 'off'}" for k, on in switches.items()
+              if on != row_switches[k]]
     parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
               for k in KNOB_NAMES if k in config and switches[KNOB_MODULE[k]]]
     return ", ".join(parts)

@@ -267,6 +267,11 @@ def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     assert accuracy.row_config(filled, "scratch", "baseline") == dict(epochs=80)
     assert fewshot.variant(dict(row="+ssdp", config=filled)) == "80 ep, erase, mask_fill border"
     assert fewshot.variant(dict(row="ssdt_only", config=filled)) == "80 ep"
+    # A module switched off (or on) against the row is named, and its knobs go.
+    assert fewshot.variant(dict(row="csdnet", config=dict(filled, ssdp=False))) == (
+        "80 ep, ssdp off")
+    assert fewshot.variant(dict(row="ddl_only", config=dict(ssdt=True, beta=0.5))) == (
+        "ssdt on, beta 0.5")
     assert by[("transfer", "csdnet")] == config
 
 
