@@ -82,12 +82,14 @@ def grid_jobs(datasets, protocols, shots, seeds, rows, config, log=print):
 def row_config(config, protocol, row):
     """`config` without what cannot act on this job, so equal models get equal records.
 
-    The baseline has every CSDNet module off, so CSDNet knobs are dropped from its
-    config; a scratch job loads no checkpoint, so the `_pretrained` label is dropped.
+    The baseline has every CSDNet module off, so CSDNet knobs and module switches
+    (`ssdp`, `ddl`, `ssdt`) are dropped from its config (a row that switches a module
+    off, e.g. CSDNet with `ssdp=False`, is paired with the plain baseline); a scratch
+    job loads no checkpoint, so the `_pretrained` label is dropped.
     """
     out = dict(config)
     if row == "baseline":
-        for knob in fewshot.KNOB_NAMES:
+        for knob in fewshot.KNOB_NAMES + tuple(fewshot.ROWS["baseline"]):
             out.pop(knob, None)
     if protocol != "transfer":
         out.pop("_pretrained", None)

@@ -267,6 +267,8 @@ def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     assert accuracy.row_config(filled, "scratch", "baseline") == dict(epochs=80)
     assert fewshot.variant(dict(row="+ssdp", config=filled)) == "80 ep, erase, mask_fill border"
     assert fewshot.variant(dict(row="ssdt_only", config=filled)) == "80 ep"
+    assert accuracy.row_config(dict(filled, ssdp=False), "scratch", "baseline") == dict(
+        epochs=80)
     # A module switched off (or on) against the row is named, and its knobs go.
     assert fewshot.variant(dict(row="csdnet", config=dict(filled, ssdp=False))) == (
         "80 ep, ssdp off")
@@ -292,16 +294,19 @@ def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(t
                rec("csdnet", 100, 0.55, mask_mode="erase"),
                rec("csdnet", 101, 0.58, mask_mode="erase"),
                rec("csdnet", 100, 0.70, mask_mode="keep"),  # one seed: no paired line
+               # a module switched off: its own row, still paired with the baseline
+               rec("csdnet", 100, 0.52, ssdp=False), rec("csdnet", 101, 0.66, ssdp=False),
                dict(rec("csdnet", 101, 0.99, mask_mode="erase"), dataset="orl_faces")]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     lines = []
     rows = study.summarize_sweep(str(path), log=lines.append)
     assert sorted((r["dataset"], r["row"], len(r["scratch"])) for r in rows) == [
         ("oaks", "baseline", 2), ("oaks", "csdnet", 1), ("oaks", "csdnet", 2),
-        ("orl_faces", "csdnet", 1)]  # datasets are not mixed
+        ("oaks", "csdnet", 2), ("orl_faces", "csdnet", 1)]  # datasets are not mixed
     assert any("0.565 ± 0.021 (2)" in line for line in lines)
-    (diff,) = [line for line in lines if line.startswith("| oaks | scratch | csdnet")]
-    assert "erase" in diff and "| +0.015 | 0.049 | 2 | 1 |" in diff
+    erase, off = [line for line in lines if line.startswith("| oaks | scratch | csdnet")]
+    assert "erase" in erase and "| +0.015 | 0.049 | 2 | 1 |" in erase
+    assert "ssdp off" in off and "| +0.040 | 0.028 | 2 | 2 |" in off
 
 
 def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, capsys):
