@@ -190,15 +190,16 @@ def paired(records, metric="test_accuracy", baselines=()):
     the row and its baselines. Seeds pair the split and the NumPy augmentation
     stream on any backend; the weight initialisation is only the same when both
     ran on the same backend. `metric="val_tail"` compares validation scores (the
-    sweep's records, which never see the test images).
+    sweep's records, which never see the test images). A baseline is a record whose
+    model had every module off (`fewshot.is_baseline`), whatever its row is named.
     """
     tested = [r for r in records if metric in r]
-    base = {_pairing_key(r): r for r in tested if r["row"] == "baseline"}
+    base = {_pairing_key(r): r for r in tested if fewshot.is_baseline(r)}
     own = {(_pairing_key(r), r.get("backend")): r
-           for r in tested + [b for b in baselines if metric in b] if r["row"] == "baseline"}
+           for r in tested + [b for b in baselines if metric in b] if fewshot.is_baseline(r)}
     groups = {}
     for r in tested:
-        if r["row"] == "baseline":
+        if fewshot.is_baseline(r):
             continue
         b = own.get((_pairing_key(r), r.get("backend"))) or base.get(_pairing_key(r))
         if b is None:

@@ -362,6 +362,22 @@ KNOB_MODULE = dict(alpha="ddl", beta="ssdt", temperature="ssdt", margin="ddl",
 KNOB_NAMES = tuple(KNOB_MODULE)
 
 
+def switches(record):
+    """The modules a record's model had on: its row's switches, overridden by its config.
+
+    A config may switch a module on or off against its row (e.g. CSDNet with
+    `ssdp=False`); an unknown row counts as full CSDNet.
+    """
+    config = record.get("config") or {}
+    return {k: bool(config.get(k, on))
+            for k, on in ROWS.get(record.get("row"), ROWS["csdnet"]).items()}
+
+
+def is_baseline(record):
+    """Whether a record's model had every CSDNet module off (the plain fine-tuning)."""
+    return not any(switches(record).values())
+
+
 def variant(record):
     """Short label of what a record's config changes: schedule and CSDNet knobs."""
     config = record.get("config") or {}
@@ -371,14 +387,13 @@ def variant(record):
     if "epochs" in config:
         parts.append(f"{config['epochs']} ep")
     parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
+    # A module switched on or off against the row is named; knobs of modules that end
+    # up on are shown.
     row_switches = ROWS.get(record.get("row"), ROWS["csdnet"])
-    # A config may switch a module on or off against its row (e.g. CSDNet without SSDP):
-    # the label says so, and knobs of the modules that end up on are shown.
-    switches = {k: bool(config.get(k, on)) for k, on in row_switches.items()}
-    parts += [f"{k} {'on' if on else 'off'}" for k, on in switches.items()
-              if on != row_switches[k]]
+    on = switches(record)
+    parts += [f"{k} {'on' if v else 'off'}" for k, v in on.items() if v != row_switches[k]]
     parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
-              for k in KNOB_NAMES if k in config and switches[KNOB_MODULE[k]]]
+              for k in KNOB_NAMES if k in config and on[KNOB_MODULE[k]]]
     return ", ".join(parts)
 
 

@@ -177,6 +177,16 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     (pair,) = accuracy.paired(sweep, metric="val_tail")
     assert pair["n"] == 1 and abs(pair["mean"] - 0.05) < 1e-9 and pair["wins"] == 1
 
+    # A baseline is what had every module off, whatever its row is called: a hand-written
+    # "baseline" job that switched SSDT on is a row paired with the plain baseline.
+    ssdt_on = rec("baseline", 0, 0.70, _pretrained="cpu", ssdt=True)
+    (pair,) = accuracy.paired(records[:2] + [ssdt_on])
+    assert (pair["row"], pair["n"]) == ("baseline", 1) and "ssdt on" in pair["variant"]
+    assert abs(pair["mean"] - 0.20) < 1e-9
+    plain = rec("csdnet", 0, 0.61, _pretrained="cpu", ssdp=False, ddl=False, ssdt=False)
+    (pair,) = accuracy.paired([plain, records[3]])  # the all-off "csdnet" is the baseline
+    assert pair["variant"].endswith("erase") and abs(pair["mean"] - (0.55 - 0.61)) < 1e-9
+
 
 def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     """Extra baselines (reruns on another backend) pair with that backend's rows only,
