@@ -362,15 +362,19 @@ KNOB_MODULE = dict(alpha="ddl", beta="ssdt", temperature="ssdt", margin="ddl",
 KNOB_NAMES = tuple(KNOB_MODULE)
 
 
+def _row_switches(record):
+    """The module switches of a record's row; an unknown row counts as full CSDNet."""
+    return ROWS.get(record.get("row"), ROWS["csdnet"])
+
+
 def switches(record):
     """The modules a record's model had on: its row's switches, overridden by its config.
 
     A config may switch a module on or off against its row (e.g. CSDNet with
-    `ssdp=False`); an unknown row counts as full CSDNet.
+    `ssdp=False`).
     """
     config = record.get("config") or {}
-    return {k: bool(config.get(k, on))
-            for k, on in ROWS.get(record.get("row"), ROWS["csdnet"]).items()}
+    return {k: bool(config.get(k, on)) for k, on in _row_switches(record).items()}
 
 
 def is_baseline(record):
@@ -389,7 +393,7 @@ def variant(record):
     parts += [f"{k[1:]} {v}" for k, v in sorted(config.items()) if k.startswith("_")]
     # A module switched on or off against the row is named; knobs of modules that end
     # up on are shown.
-    row_switches = ROWS.get(record.get("row"), ROWS["csdnet"])
+    row_switches = _row_switches(record)
     on = switches(record)
     parts += [f"{k} {'on' if v else 'off'}" for k, v in on.items() if v != row_switches[k]]
     parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
