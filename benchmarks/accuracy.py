@@ -145,7 +145,8 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
               f"{t['floor']:.3f}" if t["floor"] is not None else "-") for t in table]):
         log(line)
     pairs = paired(records, baselines=baselines)
-    val = {_pair_id(t): t for t in paired(records, "val_tail", baselines)}
+    tested, tested_baselines = _tested(records, baselines)
+    val = {_pair_id(t): t for t in paired(tested, "val_tail", tested_baselines)}
     if pairs:
         log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
             "checkpoint:\n")
@@ -171,6 +172,14 @@ def _pairing_key(record):
     config = row_config(record.get("config") or {}, record["protocol"], "baseline")
     return (record["dataset"], record["protocol"], record["shots"], record["seed"],
             json.dumps(config, sort_keys=True))
+
+
+def _tested(records, baselines):
+    """`records` and `baselines` that have a test score: the validation beside a test
+    difference is that of the same seeds, not pooled with the sweep's (other seeds,
+    another validation split, no test score)."""
+    return ([r for r in records if "test_accuracy" in r],
+            [b for b in baselines if "test_accuracy" in b])
 
 
 def _pair_id(t):
@@ -221,15 +230,17 @@ def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
     """How well a row's validation lead predicts its test lead, over all cells.
 
     For every (dataset, protocol, k, row, settings) with at least `min_seeds` paired
-    seeds, the mean `val_tail` and test differences to the baseline (`paired`). Returns
+    seeds, the mean `val_tail` (of those same seeds, not the sweep's) and test differences
+    to the baseline (`paired`). Returns
     `n` such rows, the Pearson `correlation` of the two, `val_minus_test` (mean of val
     minus test difference), `val_ahead` (rows where it is positive), and per side of
     `threshold` (|val difference| below: `small`, else `large`) how many rows there are
     and in how many the two differences have the same sign (`small_agree`, ...).
     """
     test = {_pair_id(t): t for t in paired(records, baselines=baselines)}
+    tested, tested_baselines = _tested(records, baselines)
     pairs = [(v["mean"], test[_pair_id(v)]["mean"])
-             for v in paired(records, "val_tail", baselines)
+             for v in paired(tested, "val_tail", tested_baselines)
              if _pair_id(v) in test and min(v["n"], test[_pair_id(v)]["n"]) >= min_seeds]
     out = dict(n=len(pairs), threshold=threshold)
     if len(pairs) > 1:

@@ -214,6 +214,13 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     alone = {p["row"]: p for p in accuracy.paired(records)}
     assert abs(alone["csdnet"]["mean"] - (0.05 - 0.02) / 2) < 1e-9
 
+    # A sweep (other seeds, a larger validation split, no test score) of the same settings
+    # stays out of the validation column beside the test difference.
+    for row, val in (("baseline", 0.10), ("csdnet", 0.90)):
+        sweep = rec(row, 100, 0.0, val, "tensorflow", val_shots=2,
+                    **({"mask_mode": "erase"} if row == "csdnet" else {}))
+        records.append(dict({k: v for k, v in sweep.items() if k != "test_accuracy"},
+                            sweep=True))
     lines = []
     accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
     header = lines.index(next(line for line in lines if "mean difference" in line))
