@@ -114,7 +114,9 @@ def _table_order(item):
 
 
 def summarize(path, plot=None, records=None, log=print, baselines=()):
-    """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table.
+    """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table:
+    a dict per row with its key (`KEY_FIELDS`), `mean`, `std`, `n`, pixel `floor` and
+    `baseline` (every module off, `fewshot.is_baseline`; grey in the plot).
 
     Also prints the per-seed differences to the baseline (`paired`), on test and on
     validation (`val_tail`), each row against a baseline of its own backend where
@@ -136,6 +138,7 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
             zip(KEY_FIELDS, key), mean=statistics.mean(values),
             std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values),
             floor=statistics.mean(floors) if floors else None,
+            baseline=fewshot.is_baseline(rs[0]),
             readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None))
     for line in fewshot.markdown_table(
             ["dataset", "protocol", "k", "row", "settings", "test accuracy (mean ± std)", "seeds",
@@ -273,7 +276,7 @@ def _plot(table, path, log=print):
     for ax, panel in zip(axes.flat, panels):
         rows = [t for t in table if (t["dataset"], t["protocol"], t["shots"]) == panel]
         ax.bar(range(len(rows)), [t["mean"] for t in rows], yerr=[t["std"] for t in rows],
-               capsize=3, color=["#888" if t["row"] == "baseline" else "#4a7" for t in rows])
+               capsize=3, color=["#888" if t["baseline"] else "#4a7" for t in rows])
         if rows[0]["floor"] is not None:
             ax.axhline(rows[0]["floor"], color="r", ls="--", lw=1, label="pixel floor")
             ax.legend(loc="lower right", fontsize=7)

@@ -222,7 +222,12 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
         records.append(dict({k: v for k, v in sweep.items() if k != "test_accuracy"},
                             sweep=True))
     lines = []
-    accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
+    table = accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
+    assert {t["row"]: t["baseline"] for t in table} == {
+        "baseline": True, "csdnet": False, "ddl_only": False}
+    off = rec("csdnet", 0, 0.5, 0.4, "jax", ssdp=False, ddl=False, ssdt=False)
+    (t,) = accuracy.summarize(None, records=[off], log=lambda *a: None)
+    assert t["baseline"]  # every module off: a baseline, whatever the row is called
     header = lines.index(next(line for line in lines if "mean difference" in line))
     assert "validation (`val_tail`) difference" in lines[header]
     (row,) = [line for line in lines[header:]
