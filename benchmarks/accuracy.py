@@ -115,8 +115,9 @@ def _table_order(item):
 
 def summarize(path, plot=None, records=None, log=print, baselines=()):
     """Mean +- std of test accuracy per (dataset, protocol, k, row); returns the table:
-    a dict per row with its key (`KEY_FIELDS`), `mean`, `std`, `n`, pixel `floor` and
-    `baseline` (every module off, `fewshot.is_baseline`; grey in the plot).
+    a dict per row with its key (`KEY_FIELDS`), `mean`, `std`, `n`, pixel `floor` (and
+    the README's, `readme_floor`) and `baseline` (every module off,
+    `fewshot.is_baseline`; grey in the plot).
 
     Also prints the per-seed differences to the baseline (`paired`), on test and on
     validation (`val_tail`), each row against a baseline of its own backend where
@@ -233,12 +234,12 @@ def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
     """How well a row's validation lead predicts its test lead, over all cells.
 
     For every (dataset, protocol, k, row, settings) with at least `min_seeds` paired
-    seeds, the mean `val_tail` (of those same seeds, not the sweep's) and test differences
-    to the baseline (`paired`). Returns
-    `n` such rows, the Pearson `correlation` of the two, `val_minus_test` (mean of val
-    minus test difference), `val_ahead` (rows where it is positive), and per side of
-    `threshold` (|val difference| below: `small`, else `large`) how many rows there are
-    and in how many the two differences have the same sign (`small_agree`, ...).
+    seeds, the mean `val_tail` (of those same seeds, not the sweep's) and test
+    differences to the baseline (`paired`). Returns `n` such rows, the Pearson
+    `correlation` of the two, `val_minus_test` (mean of val minus test difference),
+    `val_ahead` (rows where it is positive), and per side of `threshold` (|val
+    difference| below: `small`, else `large`) how many rows there are and in how many
+    the two differences have the same sign (`small_agree`, ...).
     """
     test = {_pair_id(t): t for t in paired(records, baselines=baselines)}
     tested, tested_baselines = _tested(records, baselines)
