@@ -125,12 +125,10 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
     hold one.
     """
     records = records if records is not None else fewshot.read_records(path)
+    tested, tested_baselines = _tested(records, baselines)
     groups = {}
-    for r in records:
-        if "test_accuracy" not in r:
-            continue
-        key = _table_key(r)
-        groups.setdefault(key, []).append(r)
+    for r in tested:
+        groups.setdefault(_table_key(r), []).append(r)
     table = []
     for key, rs in sorted(groups.items(), key=_table_order):
         values = [r["test_accuracy"] for r in rs]
@@ -148,8 +146,7 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
               f"{t['mean']:.3f} ± {t['std']:.3f}", t["n"],
               f"{t['floor']:.3f}" if t["floor"] is not None else "-") for t in table]):
         log(line)
-    pairs = paired(records, baselines=baselines)
-    tested, tested_baselines = _tested(records, baselines)
+    pairs = paired(tested, baselines=tested_baselines)
     val = {_pair_id(t): t for t in paired(tested, "val_tail", tested_baselines)}
     if pairs:
         log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
