@@ -5,6 +5,7 @@
         --protocols scratch transfer --output benchmarks/results/accuracy.jsonl --plot p.png
     python benchmarks/accuracy.py --smoke
     python benchmarks/accuracy.py --dry-run ...   # per cell, what has no record yet
+    python benchmarks/accuracy.py --glance ...    # per cell, baseline and each row's lead
 
 Rows (same backbone, head, schedule, augmentation and number of steps each):
 baseline (all off), +SSDP, +SSDP+DDL, full CSDNet, DDL alone, SSDT alone.
@@ -59,6 +60,9 @@ def parse_args(argv=None):
                         "backend): rows are paired with a baseline of their own backend")
     p.add_argument("--dry-run", action="store_true",
                    help="count the jobs with no record in --output per cell, run nothing")
+    p.add_argument("--glance", action="store_true",
+                   help="print the at-a-glance table of --output's records (cells of "
+                        "--datasets/--protocols/--shots run with --config), run nothing")
     p.add_argument("--smoke", action="store_true", help="tiny fake data, seconds")
     return p.parse_args(argv)
 
@@ -256,6 +260,69 @@ def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
     return out
 
 
+# The at-a-glance table's columns: (header, row, config on top of the study's).
+GLANCE_COLUMNS = (
+    ("full CSDNet (default, `erase`)", "csdnet", {}),
+    ("`ssdp=False`", "csdnet", {"ssdp": False}),
+    ("SSDT alone", "ssdt_only", {}),
+    ("DDL alone", "ddl_only", {}),
+)
+
+
+def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=print):
+    """The study on one screen: per cell, the baseline and each column's lead over it.
+
+    `cells` are (dataset, protocol, k) in table order; a cell is shown where `records`
+    hold baseline runs with `config` (the study's: the config `grid_jobs` gives the
+    baseline). Each of `columns` (header, row, config overrides) is the row run with
+    `config` plus the overrides, as its per-seed difference to the baseline (`paired`,
+    with `baselines` as there) "mean ± std (wins/n)", or "not run". Logs the Markdown
+    table and how many cells each column wins or loses by more than the spread
+    (|mean| > std); returns one dict per cell: `dataset`, `protocol`, `shots`,
+    `classes`, `baseline` (a row of `summarize`'s table) and `columns` (header ->
+    `paired`'s dict or None).
+    """
+    tested, tested_baselines = _tested(records, baselines)
+    pairs = {_pair_id(p): p for p in paired(tested, baselines=tested_baselines)}
+
+    def key(dataset, protocol, k, row, overrides):
+        job = dict(dataset=dataset, protocol=protocol, shots=k, row=row,
+                   config=row_config(dict(config, **overrides), protocol, row))
+        return _table_key(job)
+
+    out = []
+    for dataset, protocol, k in cells:
+        base = [r for r in tested if fewshot.is_baseline(r)
+                and _table_key(r) == key(dataset, protocol, k, "baseline", {})]
+        if not base:
+            continue
+        values = [r["test_accuracy"] for r in base]
+        out.append(dict(
+            dataset=dataset, protocol=protocol, shots=k, classes=base[0].get("classes"),
+            baseline=dict(mean=statistics.mean(values), n=len(values),
+                          std=statistics.stdev(values) if len(values) > 1 else 0.0),
+            columns={header: pairs.get(key(dataset, protocol, k, row, overrides))
+                     for header, row, overrides in columns}))
+
+    def cell(p):
+        return f"{p['mean']:+.3f} ± {p['std']:.3f} ({p['wins']}/{p['n']})" if p else "not run"
+
+    headers = [header for header, _, _ in columns]
+    for line in fewshot.markdown_table(
+            ["data", "protocol", "k", "baseline"] + headers,
+            [(f"{c['dataset']} ({c['classes']})", c["protocol"], c["shots"],
+              f"{c['baseline']['mean']:.3f} ± {c['baseline']['std']:.3f}",
+              *(cell(c["columns"][h]) for h in headers)) for c in out]):
+        log(line)
+    for h in headers:
+        ran = [c["columns"][h] for c in out if c["columns"][h]]
+        wins = sum(p["mean"] > p["std"] for p in ran)
+        losses = sum(-p["mean"] > p["std"] for p in ran)
+        log(f"{h}: {len(ran)} cells, wins {wins}, level {len(ran) - wins - losses}, "
+            f"loses {losses}")
+    return out
+
+
 def _plot(table, path, log=print):
     try:
         import matplotlib
@@ -325,6 +392,9 @@ def main(argv=None):
         raise SystemExit(f"--baselines {args.baselines}: no such file; give a JSON-lines "
                          "file of baseline records (e.g. results/study/backend_check.jsonl)")
     extra = fewshot.read_records(args.baselines) if args.baselines else ()
+    if args.glance:
+        cells = [(d, p, k) for d in args.datasets for p in args.protocols for k in args.shots]
+        return glance(fewshot.read_records(args.output), args.config, cells, extra)
     if args.smoke:
         args = smoke_args(args)
     size = args.config.get("image_size", fewshot.DEFAULTS["image_size"])

@@ -361,3 +361,45 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
     output.write_text(json.dumps(dict(jobs[2], test_accuracy=0.5)) + "\n")
     todo = fewshot.pending(jobs, str(output), str(tmp_path))
     assert [(j["protocol"], j["seed"]) for j in todo] == [("pretrain", 1), ("transfer", 1)]
+
+
+def test_accuracy_glance_shows_each_cell_of_the_study_config(tmp_path, monkeypatch, capsys):
+    """`--glance`: per cell run with the study's config, the baseline and each column's
+    per-seed lead over it; other settings and other checkpoints stay out."""
+    sys.path.insert(0, ROOT)
+    import accuracy
+
+    config = dict(learning_rate=3e-4, epochs=80, mask_mode="erase", _pretrained="cpu")
+    jobs = accuracy.grid_jobs(["oaks"], ["scratch", "transfer"], [3], [0, 1],
+                              ["baseline", "csdnet", "ssdt_only"], config, log=lambda _: None)
+    scores = {("scratch", "baseline"): (0.50, 0.60), ("scratch", "csdnet"): (0.55, 0.58),
+              ("scratch", "ssdt_only"): (0.40, 0.45), ("transfer", "baseline"): (0.70, 0.80),
+              ("transfer", "csdnet"): (0.72, 0.81)}  # transfer SSDT alone: not run
+    records = [dict(j, classes=38, test_accuracy=scores[j["protocol"], j["row"]][j["seed"]])
+               for j in jobs if (j["protocol"], j["row"]) in scores]
+    scratch_base = [r for r in records if r["protocol"] == "scratch" and r["row"] == "baseline"]
+    records += [dict(r, row="csdnet", config=dict(r["config"], ssdp=False),
+                     test_accuracy=r["test_accuracy"] + 0.1) for r in scratch_base]
+    records += [dict(r, shots=5, config=dict(r["config"], learning_rate=1e-3))
+                for r in scratch_base]  # k = 5 only with another learning rate: no cell
+    records += [dict(r, config=dict(r["config"], _pretrained="h100"), test_accuracy=0.1)
+                for r in records if r["protocol"] == "transfer" and r["row"] == "baseline"]
+    output = tmp_path / "records.jsonl"
+    output.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    cells = _run("accuracy.py", ["--glance", "--datasets", "oaks", "--protocols", "scratch",
+                                 "transfer", "--shots", "3", "5", "--config",
+                                 json.dumps(config), "--output", str(output)], monkeypatch)
+    assert [(c["protocol"], c["shots"]) for c in cells] == [("scratch", 3), ("transfer", 3)]
+    scratch, transfer = cells
+    assert abs(transfer["baseline"]["mean"] - 0.75) < 1e-9  # the "cpu" checkpoint's
+    off = scratch["columns"]["`ssdp=False`"]
+    assert (off["n"], off["wins"]) == (2, 2) and abs(off["mean"] - 0.1) < 1e-9
+    assert transfer["columns"]["`ssdp=False`"] is None
+    out = capsys.readouterr().out.splitlines()
+    assert ("| oaks (38) | scratch | 3 | 0.550 ± 0.071 | +0.015 ± 0.049 (1/2) | "
+            "+0.100 ± 0.000 (2/2) | -0.125 ± 0.035 (0/2) | not run |") in out
+    assert ("| oaks (38) | transfer | 3 | 0.750 ± 0.071 | +0.015 ± 0.007 (2/2) | not run | "
+            "not run | not run |") in out
+    assert "full CSDNet (default, `erase`): 2 cells, wins 1, level 1, loses 0" in out
+    assert "SSDT alone: 1 cells, wins 0, level 0, loses 1" in out
