@@ -17,7 +17,8 @@ dataset folder's *other* classes, disjoint from the target, then each row is
 fine-tuned from that checkpoint; no outside weights): `oaks` pretrains on the 61
 other leaves99 species, `katakana` on the 7 other Omniglot alphabets.
 `--config '{"alpha": 0.3}'` sets CSDNet arguments (and `epochs`) for every row.
-Results are appended to `--output` as JSON lines (a rerun skips what is there),
+Results are appended to `--output` as JSON lines (a rerun skips what is there, and
+continues a killed model from its last epoch: `fewshot.fit_resumable`),
 then summarised as mean +- std beside the raw-pixel floor measured on the same
 splits, and plotted (`--plot`). TensorFlow is not needed (see `fewshot.py`).
 """
@@ -52,7 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--deadline", type=float, default=0, help="stop starting jobs after S seconds")
     p.add_argument("--cache-dir", default=os.path.join("benchmarks", "results", "packed"))
-    p.add_argument("--workdir", default=os.path.join("benchmarks", "results", "pretrained"))
+    p.add_argument("--workdir", default=os.path.join("benchmarks", "results", "pretrained"),
+                   help="pretrained backbones, and the training state of unfinished models "
+                        "(resume/), which a rerun continues")
     p.add_argument("--output", default=os.path.join("benchmarks", "results", "accuracy.jsonl"))
     p.add_argument("--plot", default=None, help="PNG of accuracy per row with error bars")
     p.add_argument("--baselines", default=None,

@@ -16,9 +16,11 @@ parallel worker processes (several models share one GPU well at these sizes)
 and stops taking new jobs at a deadline.
 """
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -202,6 +204,11 @@ def make_sequence(data, idx, labels, image_size, batch_size, seed):
         def _order(self):
             return np.random.default_rng([seed, self.epoch]).permutation(len(idx))
 
+        def start_at(self, epoch):
+            """Continue the stream at `epoch` (a resumed run: `fit_resumable`)."""
+            self.epoch = epoch
+            self.order = self._order()
+
         def __len__(self):
             return math.ceil(len(idx) / batch_size)
 
@@ -288,8 +295,121 @@ def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None)
     return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
 
+def resume_dir(job, workdir):
+    """Where a training job keeps the state that lets a rerun continue it."""
+    return os.path.join(workdir, "resume", hashlib.sha1(job_key(job).encode()).hexdigest()[:16])
+
+
+def _training_variables(model):
+    """Every variable a training step changes: the model's (weights, BatchNorm statistics,
+    the memory queue, the views' random-number state) and the optimizer's."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return model.trainable_variables + model.non_trainable_variables + model.optimizer.variables
+
+
+def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbacks=(),
+                  log=None, **fit_kwargs):
+    """`model.fit` on a `make_sequence` dataset that a rerun continues after a kill.
+
+    After every epoch the whole training state goes to `state_dir` (if given): every
+    model and optimizer variable (`_training_variables`, so the queue and the random
+    views' state too, which `save_weights` leaves out), every epoch's logs, the best
+    `monitor` weights so far and the seconds spent. A call that finds a state there
+    (same model, data and settings: `resume_dir` names it after the job) restores it
+    and trains only the epochs left, on the same augmentation stream, so a job can
+    outlive the process (a session's end, a killed worker) without starting over. The
+    files are replaced atomically: a kill while writing leaves the previous epoch's.
+
+    With `monitor` (e.g. "val_accuracy"), the model ends with the weights of the epoch
+    where it was highest, the earliest on ties, as `keras.callbacks.EarlyStopping(
+    restore_best_weights=True, patience > epochs)` leaves it. Returns a dict: `history`
+    (every epoch's logs, lists), `best_epoch` (0-based, None without `monitor`),
+    `resumed_from` (the epochs done before this call, 0 for a fresh run) and `seconds`
+    (of the earlier calls that this state saw, to add to this call's).
+    """
+    import keras
+
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    state = dict(epoch=0, history={}, best=None, best_epoch=None, seconds=0.0)
+    best_weights = None
+    variables = None
+    path = os.path.join(state_dir, "state.json") if state_dir else None
+    if path and os.path.exists(path):
+        with open(path) as f:
+            state = json.load(f)
+        variables = _training_variables(model)
+        with np.load(os.path.join(state_dir, state["arrays"])) as saved:
+            arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        if [a.shape for a in arrays] != [tuple(v.shape) for v in variables]:
+            raise ValueError(
+                f"The saved training state in {state_dir!r} does not fit this model "
+                f"({len(arrays)} arrays for {len(variables)} variables, or other "
+                "shapes): it was written by another model or version of the code. "
+                "Delete that folder to train from the start.")
+        for v, a in zip(variables, arrays):
+            v.assign(a)
+        if state["best_arrays"]:
+            with np.load(os.path.join(state_dir, state["best_arrays"])) as saved:
+                best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        sequence.start_at(state["epoch"])
+        log(f"resumed at epoch {state['epoch']}/{epochs} from {state_dir}")
+    resumed_from, state_seconds, start = state["epoch"], state["seconds"], time.time()
+
+    def save(epoch, best_changed):
+        nonlocal variables
+        variables = variables or _training_variables(model)
+        os.makedirs(state_dir, exist_ok=True)
+        keep = dict(arrays=f"state-{epoch + 1}.npz", best_arrays=state.get("best_arrays"))
+        np.savez(os.path.join(state_dir, keep["arrays"]),
+                 *[keras.ops.convert_to_numpy(v) for v in variables])
+        if best_changed:
+            keep["best_arrays"] = f"best-{epoch + 1}.npz"
+            np.savez(os.path.join(state_dir, keep["best_arrays"]), *best_weights)
+        state.update(keep, epoch=epoch + 1,
+                     seconds=state_seconds + time.time() - start)
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.replace(path + ".tmp", path)
+        for name in os.listdir(state_dir):  # the previous epoch's, now unreferenced
+            if name.endswith(".npz") and name not in keep.values():
+                os.remove(os.path.join(state_dir, name))
+
+    def on_epoch_end(epoch, logs=None):
+        nonlocal best_weights
+        for key, value in (logs or {}).items():
+            state["history"].setdefault(key, []).append(float(value))
+        best_changed = False
+        if monitor:
+            current = float(logs[monitor])
+            if state["best"] is None or current > state["best"]:
+                state.update(best=current, best_epoch=epoch)
+                best_weights, best_changed = model.get_weights(), True
+        if state_dir:
+            save(epoch, best_changed)
+
+    def on_train_end(logs=None):
+        if best_weights is not None:
+            model.set_weights(best_weights)
+
+    keeper = keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end,
+                                            on_train_end=on_train_end)
+    # The sequence shuffles itself, seeded by (seed, epoch); Keras's own shuffle of the
+    # batch order draws from Python's global `random`, which no saved state holds, so a
+    # resumed run would take its batches in another order (seen on JAX and PyTorch).
+    model.fit(sequence, epochs=epochs, initial_epoch=resumed_from, shuffle=False,
+              callbacks=[keeper, *callbacks], **fit_kwargs)
+    return dict(history=state["history"], best_epoch=state["best_epoch"],
+                resumed_from=resumed_from, seconds=state_seconds)
+
+
 def run_job(job, paths, workdir):
-    """Trains one job's model; returns its record (test accuracy unless `job['sweep']`)."""
+    """Trains one job's model; returns its record (test accuracy unless `job['sweep']`).
+
+    The training state is kept under `resume_dir(job, workdir)` after every epoch, so
+    a rerun of a job whose process was killed continues it (`fit_resumable`; the record
+    then says `resumed_from`); it is deleted once the record is made.
+    """
     import keras
 
     import keras_csdnet
@@ -300,6 +420,7 @@ def run_job(job, paths, workdir):
     size, batch = _setting(job, "image_size"), _setting(job, "batch_size")
     backbone, seed = _setting(job, "backbone"), job["seed"]
     keras.utils.set_random_seed(seed)
+    state_dir = resume_dir(job, workdir)
 
     if job["protocol"] == "pretrain":
         idx, labels, names = others(data, prefix)
@@ -308,14 +429,14 @@ def run_job(job, paths, workdir):
             learning_rate=_setting(job, "pretrain_learning_rate"), **ROWS["baseline"])
         epochs = _setting(job, "pretrain_epochs")
         progress = progress_callback(job_label(job), epochs, start=start)
-        hist = model.fit(make_sequence(data, idx, labels, size, batch, seed), epochs=epochs,
-                         verbose=0, callbacks=[progress])
+        fit = fit_resumable(model, make_sequence(data, idx, labels, size, batch, seed),
+                            epochs, state_dir, verbose=0, callbacks=[progress])
         path = pretrain_path(job, workdir)
         model.backbone.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
-        return dict(job, classes=len(names), train_images=len(idx),
-                    train_accuracy=round(float(hist.history["accuracy"][-1]), 4),
-                    seconds=round(time.time() - start, 1))
+        record = dict(job, classes=len(names), train_images=len(idx),
+                      train_accuracy=round(fit["history"]["accuracy"][-1], 4))
+        return _finish(record, fit, start, state_dir)
 
     val_shots = _setting(job, "val_shots")
     train, val, test, names = split(data, prefix, job["shots"], val_shots, seed)
@@ -329,28 +450,40 @@ def run_job(job, paths, workdir):
     model = keras_csdnet.CSDNet(num_classes=len(names), weights=weights, seed=seed, **kwargs)
     epochs = _setting(job, "epochs")
     x_val, y_val = center_crop(data["images"][val[0]], size), val[1]
-    best = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                         patience=epochs + 1, restore_best_weights=True)
     progress = progress_callback(job_label(job), epochs, start=start)
-    hist = model.fit(make_sequence(data, train[0], train[1], size, batch, seed), epochs=epochs,
-                     verbose=0, validation_data=(x_val, y_val), validation_batch_size=64,
-                     callbacks=[best, progress])
-    val_curve = [round(float(v), 4) for v in hist.history["val_accuracy"]]
+    fit = fit_resumable(model, make_sequence(data, train[0], train[1], size, batch, seed),
+                        epochs, state_dir, monitor="val_accuracy", verbose=0,
+                        validation_data=(x_val, y_val), validation_batch_size=64,
+                        callbacks=[progress])
+    history = fit["history"]
+    val_curve = [round(v, 4) for v in history["val_accuracy"]]
     tail = val_curve[-max(1, len(val_curve) // 4):]
     record = dict(job, classes=len(names), train_images=len(train[0]),
-                  val_images=len(val[0]), best_epoch=best.best_epoch + 1,
+                  val_images=len(val[0]), best_epoch=fit["best_epoch"] + 1,
                   val_best=max(val_curve), val_tail=round(statistics.mean(tail), 4),
                   val_curve=val_curve, backend=keras.backend.backend())
     for key in LOSS_KEYS:
-        if key in hist.history:
-            record[f"final_{key}"] = round(float(hist.history[key][-1]), 4)
+        if key in history:
+            record[f"final_{key}"] = round(history[key][-1], 4)
     if not job.get("sweep"):  # a sweep never looks at the test images
         x_test = center_crop(data["images"][test[0]], size)
         result = model.evaluate(x_test, test[1], batch_size=64, verbose=0, return_dict=True)
         record.update(test_accuracy=round(float(result["accuracy"]), 4),
                       test_images=len(test[0]),
                       pixel_floor=round(pixel_floor(data, train, test), 4))
-    record["seconds"] = round(time.time() - start, 1)
+    return _finish(record, fit, start, state_dir)
+
+
+def _finish(record, fit, start, state_dir):
+    """A job's record with its seconds (those of earlier, killed runs included) and,
+    if it was resumed, from which epoch; its saved training state is no longer needed.
+    `batch_order: "sequence"` marks the records trained with `fit_resumable` (batches in
+    the sequence's own seeded order; older records also had Keras shuffle that order)."""
+    record["batch_order"] = "sequence"
+    if fit["resumed_from"]:
+        record["resumed_from"] = fit["resumed_from"]
+    record["seconds"] = round(time.time() - start + fit["seconds"], 1)
+    shutil.rmtree(state_dir, ignore_errors=True)
     return record
 
 

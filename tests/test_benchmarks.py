@@ -403,3 +403,62 @@ def test_accuracy_glance_shows_each_cell_of_the_study_config(tmp_path, monkeypat
             "not run | not run |") in out
     assert "full CSDNet (default, `erase`): 2 cells, wins 1, level 1, loses 0" in out
     assert "SSDT alone: 1 cells, wins 0, level 0, loses 1" in out
+
+
+def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
+    """A run killed after an epoch and called again (a new process would build the model
+    anew) trains only the epochs left and ends where one uninterrupted run ends: same
+    logs, same best-validation weights, same queue and random-view state."""
+    sys.path.insert(0, ROOT)
+    import fewshot
+    import numpy as np
+    from conftest import tiny_model
+
+    rng = np.random.default_rng(0)
+    data = dict(images=rng.integers(0, 256, (12, 36, 36), dtype=np.uint8))
+    labels = np.arange(12) % 3
+    x_val = fewshot.center_crop(data["images"][:6], 32)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after(epochs):
+        def on_epoch_end(epoch, logs=None):
+            if epoch + 1 == epochs:
+                raise Killed
+        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+    def run(state_dir, callbacks=(), log=None):
+        keras.utils.set_random_seed(0)
+        model = tiny_model()
+        sequence = fewshot.make_sequence(data, np.arange(12), labels, 32, 4, seed=0)
+        fit = fewshot.fit_resumable(model, sequence, 4, state_dir, monitor="val_accuracy",
+                                    callbacks=callbacks, log=log, verbose=0,
+                                    validation_data=(x_val, labels[:6]))
+        return model, fit
+
+    straight, straight_fit = run(None)
+    state_dir = str(tmp_path / "state")
+    with pytest.raises(Killed):
+        run(state_dir, [kill_after(2)])
+    assert sorted(os.listdir(state_dir))[-1] == "state.json"
+    lines = []
+    resumed, fit = run(state_dir, log=lines.append)
+    assert fit["resumed_from"] == 2 and lines == [f"resumed at epoch 2/4 from {state_dir}"]
+    assert straight_fit["resumed_from"] == 0 and fit["seconds"] > 0
+    assert fit["best_epoch"] == straight_fit["best_epoch"]
+    assert set(fit["history"]) == set(straight_fit["history"])
+    for key, values in straight_fit["history"].items():
+        assert len(fit["history"][key]) == 4
+        np.testing.assert_allclose(fit["history"][key], values, rtol=1e-4, atol=1e-5)
+    for a, b in zip(resumed.variables, straight.variables):  # incl. queue, seed state
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a),
+                                   keras.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-5,
+                                   err_msg=a.path)
+
+    # A state another model wrote is refused with what to do, not loaded half-way.
+    with pytest.raises(ValueError, match="Delete that folder"):
+        keras.utils.set_random_seed(0)
+        fewshot.fit_resumable(tiny_model(queue_size=8),
+                              fewshot.make_sequence(data, np.arange(12), labels, 32, 4, 0),
+                              4, state_dir, verbose=0)
