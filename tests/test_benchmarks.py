@@ -462,3 +462,37 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
         fewshot.fit_resumable(tiny_model(queue_size=8),
                               fewshot.make_sequence(data, np.arange(12), labels, 32, 4, 0),
                               4, state_dir, verbose=0)
+
+
+@only_torch
+def test_run_job_resumes_a_killed_job_and_cleans_up(tmp_path, monkeypatch):
+    """A job whose process dies after an epoch is continued by the rerun: its record
+    says `resumed_from`, has every epoch's validation score, and the state is gone."""
+    sys.path.insert(0, ROOT)
+    import fewshot
+
+    paths = fewshot.pack_all(fewshot.fake_data_root(str(tmp_path / "data")), ["oaks"], 32,
+                             str(tmp_path / "packed"))
+    job = dict(dataset="oaks", protocol="scratch", shots=2, seed=0, row="csdnet",
+               config=dict(epochs=3, image_size=32, queue_size=8))
+    progress = fewshot.progress_callback
+
+    class Killed(Exception):
+        pass
+
+    def dies_after_two(label, epochs, **kwargs):
+        def on_epoch_end(epoch, logs=None):
+            if epoch == 1:
+                raise Killed
+        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+    workdir = str(tmp_path / "work")
+    monkeypatch.setattr(fewshot, "progress_callback", dies_after_two)
+    with pytest.raises(Killed):
+        fewshot.run_job(job, paths, workdir)
+    assert os.path.exists(os.path.join(fewshot.resume_dir(job, workdir), "state.json"))
+    monkeypatch.setattr(fewshot, "progress_callback", progress)
+    record = fewshot.run_job(job, paths, workdir)
+    assert record["resumed_from"] == 2 and len(record["val_curve"]) == 3
+    assert record["batch_order"] == "sequence" and 0.0 <= record["test_accuracy"] <= 1.0
+    assert not os.path.exists(fewshot.resume_dir(job, workdir))
