@@ -688,9 +688,11 @@ def _lost(job, exitcode):
 
 
 def pending(jobs, output, workdir):
-    """The jobs that `run_pool` would run: those with no record in `output` (JSON
-    lines), and the pretraining jobs whose weights are not in `workdir` while a
-    transfer job still to run needs them."""
+    """The jobs that `run_pool` would run, in its order: those with no record in
+    `output` (JSON lines), and the pretraining jobs whose weights are not in `workdir`
+    while a transfer job still to run needs them. Pretraining first, then the jobs a
+    killed run left a training state for (`resume_dir`), so a rerun finishes what it
+    started before it starts anything new; otherwise in the order of `jobs`."""
     done = {job_key(r) for r in read_records(output)}
 
     def needed(job):
@@ -701,7 +703,12 @@ def pending(jobs, output, workdir):
 
     wanted = {pretrain_path(j, workdir) for j in jobs
               if j["protocol"] == "transfer" and needed(j)}
-    return [j for j in jobs if needed(j)]
+
+    def started(job):
+        return os.path.exists(os.path.join(resume_dir(job, workdir), "state.json"))
+
+    return sorted((j for j in jobs if needed(j)),
+                  key=lambda j: (j["protocol"] != "pretrain", not started(j)))
 
 
 def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, log=print):

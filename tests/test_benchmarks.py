@@ -362,6 +362,16 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
     todo = fewshot.pending(jobs, str(output), str(tmp_path))
     assert [(j["protocol"], j["seed"]) for j in todo] == [("pretrain", 1), ("transfer", 1)]
 
+    # A job a killed run left a training state for goes first (after pretraining).
+    jobs = accuracy.grid_jobs(["oaks"], ["scratch"], [3], [0, 1, 2], ["baseline"], config,
+                              log=lambda _: None)
+    state = os.path.join(fewshot.resume_dir(jobs[2], str(tmp_path)), "state.json")
+    os.makedirs(os.path.dirname(state))
+    open(state, "w").close()
+    output.write_text("")
+    todo = fewshot.pending(jobs, str(output), str(tmp_path))
+    assert [j["seed"] for j in todo] == [2, 0, 1]
+
 
 def test_accuracy_glance_shows_each_cell_of_the_study_config(tmp_path, monkeypatch, capsys):
     """`--glance`: per cell run with the study's config, the baseline and each column's
