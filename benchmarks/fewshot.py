@@ -302,10 +302,17 @@ def resume_dir(job, workdir):
 
 def _training_variables(model):
     """Every variable a training step changes: the model's (weights, BatchNorm statistics,
-    the memory queue, the views' random-number state) and the optimizer's."""
+    the memory queue, the views' random-number state) and the optimizer's (built here
+    if `fit` has not built it yet, so that there is a slot to restore into)."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     return model.trainable_variables + model.non_trainable_variables + model.optimizer.variables
+
+
+def _load_arrays(path):
+    """The arrays `np.savez(path, *arrays)` wrote, in their order."""
+    with np.load(path) as saved:
+        return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
 
 def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbacks=(),
@@ -339,8 +346,7 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
         with open(path) as f:
             state = json.load(f)
         variables = _training_variables(model)
-        with np.load(os.path.join(state_dir, state["arrays"])) as saved:
-            arrays = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        arrays = _load_arrays(os.path.join(state_dir, state["arrays"]))
         if [a.shape for a in arrays] != [tuple(v.shape) for v in variables]:
             raise ValueError(
                 f"The saved training state in {state_dir!r} does not fit this model "
@@ -350,8 +356,7 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
         for v, a in zip(variables, arrays):
             v.assign(a)
         if state["best_arrays"]:
-            with np.load(os.path.join(state_dir, state["best_arrays"])) as saved:
-                best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            best_weights = _load_arrays(os.path.join(state_dir, state["best_arrays"]))
         sequence.start_at(state["epoch"])
         log(f"resumed at epoch {state['epoch']}/{epochs} from {state_dir}")
     resumed_from, state_seconds, start = state["epoch"], state["seconds"], time.time()
