@@ -315,18 +315,24 @@ def _load_arrays(path):
         return [saved[f"arr_{i}"] for i in range(len(saved.files))]
 
 
+SAVE_EVERY_S = 60.0  # least seconds between two saved training states of one model
+
+
 def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbacks=(),
-                  log=None, **fit_kwargs):
+                  log=None, save_every=None, **fit_kwargs):
     """`model.fit` on a `make_sequence` dataset that a rerun continues after a kill.
 
-    After every epoch the whole training state goes to `state_dir` (if given): every
-    model and optimizer variable (`_training_variables`, so the queue and the random
-    views' state too, which `save_weights` leaves out), every epoch's logs, the best
-    `monitor` weights so far and the seconds spent. A call that finds a state there
-    (same model, data and settings: `resume_dir` names it after the job) restores it
-    and trains only the epochs left, on the same augmentation stream, so a job can
+    At the end of an epoch, once `save_every` seconds (default `SAVE_EVERY_S`) have
+    passed since the last save (every epoch of a CPU model; rarely on a GPU, where 14
+    workers each writing ~180 MB for a ResNet-18 every epoch would cost more than they
+    train), and after the last epoch, the whole training state goes to `state_dir` (if
+    given): every model and optimizer variable (`_training_variables`, so the queue and
+    the random views' state too, which `save_weights` leaves out), every epoch's logs,
+    the best `monitor` weights so far and the seconds spent. A call that finds a state
+    there (same model, data and settings: `resume_dir` names it after the job) restores
+    it and trains only the epochs left, on the same augmentation stream, so a job can
     outlive the process (a session's end, a killed worker) without starting over. The
-    files are replaced atomically: a kill while writing leaves the previous epoch's.
+    files are replaced atomically: a kill while writing leaves the previous state.
 
     With `monitor` (e.g. "val_accuracy"), the model ends with the weights of the epoch
     where it was highest, the earliest on ties, as `keras.callbacks.EarlyStopping(
@@ -360,6 +366,8 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
         sequence.start_at(state["epoch"])
         log(f"resumed at epoch {state['epoch']}/{epochs} from {state_dir}")
     resumed_from, state_seconds, start = state["epoch"], state["seconds"], time.time()
+    last_save, best_unsaved = start, False
+    save_every = SAVE_EVERY_S if save_every is None else save_every
 
     def save(epoch, best_changed):
         nonlocal variables
@@ -381,17 +389,17 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
                 os.remove(os.path.join(state_dir, name))
 
     def on_epoch_end(epoch, logs=None):
-        nonlocal best_weights
+        nonlocal best_weights, best_unsaved, last_save
         for key, value in (logs or {}).items():
             state["history"].setdefault(key, []).append(float(value))
-        best_changed = False
         if monitor:
             current = float(logs[monitor])
             if state["best"] is None or current > state["best"]:
                 state.update(best=current, best_epoch=epoch)
-                best_weights, best_changed = model.get_weights(), True
-        if state_dir:
-            save(epoch, best_changed)
+                best_weights, best_unsaved = model.get_weights(), True
+        if state_dir and (time.time() - last_save >= save_every or epoch + 1 == epochs):
+            save(epoch, best_unsaved)
+            last_save, best_unsaved = time.time(), False
 
     def on_train_end(logs=None):
         if best_weights is not None:
@@ -411,9 +419,10 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
 def run_job(job, paths, workdir):
     """Trains one job's model; returns its record (test accuracy unless `job['sweep']`).
 
-    The training state is kept under `resume_dir(job, workdir)` after every epoch, so
-    a rerun of a job whose process was killed continues it (`fit_resumable`; the record
-    then says `resumed_from`); it is deleted once the record is made.
+    The training state is kept under `resume_dir(job, workdir)` (at the end of an epoch,
+    at most once a minute), so a rerun of a job whose process was killed continues it
+    (`fit_resumable`; the record then says `resumed_from`); it is deleted once the
+    record is made.
     """
     import keras
 

@@ -438,16 +438,20 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
                 raise Killed
         return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
-    def run(state_dir, callbacks=(), log=None):
+    def run(state_dir, callbacks=(), log=None, save_every=0):
         keras.utils.set_random_seed(0)
         model = tiny_model()
         sequence = fewshot.make_sequence(data, np.arange(12), labels, 32, 4, seed=0)
         fit = fewshot.fit_resumable(model, sequence, 4, state_dir, monitor="val_accuracy",
                                     callbacks=callbacks, log=log, verbose=0,
-                                    validation_data=(x_val, labels[:6]))
+                                    validation_data=(x_val, labels[:6]), save_every=save_every)
         return model, fit
 
     straight, straight_fit = run(None)
+    # Saves are at most every `save_every` seconds: none before this kill.
+    with pytest.raises(Killed):
+        run(str(tmp_path / "rarely"), [kill_after(2)], save_every=3600)
+    assert not os.path.exists(tmp_path / "rarely")
     state_dir = str(tmp_path / "state")
     with pytest.raises(Killed):
         run(state_dir, [kill_after(2)])
@@ -497,6 +501,7 @@ def test_run_job_resumes_a_killed_job_and_cleans_up(tmp_path, monkeypatch):
         return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
     workdir = str(tmp_path / "work")
+    monkeypatch.setattr(fewshot, "SAVE_EVERY_S", 0)  # every epoch (these take a second)
     monkeypatch.setattr(fewshot, "progress_callback", dies_after_two)
     with pytest.raises(Killed):
         fewshot.run_job(job, paths, workdir)
