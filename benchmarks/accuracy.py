@@ -282,8 +282,8 @@ def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=pri
     with `baselines` as there) "mean ± std (wins/n)", or "not run". Logs the Markdown
     table and how many cells each column wins or loses by more than the spread
     (|mean| > std); returns one dict per cell: `dataset`, `protocol`, `shots`,
-    `classes`, `baseline` (a row of `summarize`'s table) and `columns` (header ->
-    `paired`'s dict or None).
+    `classes`, `baseline` (`mean`, `std`, `n` of its test accuracy) and `columns`
+    (header -> `paired`'s dict or None).
     """
     tested, tested_baselines = _tested(records, baselines)
     pairs = {_pair_id(p): p for p in paired(tested, baselines=tested_baselines)}
