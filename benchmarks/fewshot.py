@@ -602,10 +602,28 @@ def make_pool(workers, paths, workdir):
     return WorkerPool(workers, initializer=_init_worker, initargs=(paths, workdir))
 
 
-def _serve(tasks, results, initializer, initargs):
+def _die_with(parent):
+    """Linux: the kernel ends this worker (SIGTERM) when the pool's process `parent`
+    dies, however it dies. Otherwise killing a pool (`kill` of `accuracy.py`, the end
+    of a session) left its workers training on, orphaned, beside the rerun's new
+    workers, which resume the same jobs from the same saved state."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (AttributeError, OSError):  # not Linux: no such call
+        return
+    if os.getppid() != parent:  # it died before the call above
+        os._exit(1)
+
+
+def _serve(tasks, results, initializer, initargs, parent=None):
     import faulthandler
 
     faulthandler.enable()  # a crash in native code prints where it happened
+    if parent is not None:
+        _die_with(parent)
     initializer(*initargs)
     while True:
         item = tasks.get()
@@ -637,7 +655,7 @@ class WorkerPool:
     def _start(self):
         tasks = self._ctx.SimpleQueue()
         process = self._ctx.Process(target=_serve, args=(tasks, self._results) + self._init,
-                                    daemon=True)
+                                    kwargs=dict(parent=os.getpid()), daemon=True)
         process.start()
         return dict(process=process, tasks=tasks, job=None)
 

@@ -511,3 +511,41 @@ def test_run_job_resumes_a_killed_job_and_cleans_up(tmp_path, monkeypatch):
     assert record["resumed_from"] == 2 and len(record["val_curve"]) == 3
     assert record["batch_order"] == "sequence" and 0.0 <= record["test_accuracy"] <= 1.0
     assert not os.path.exists(fewshot.resume_dir(job, workdir))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_worker_pool_workers_end_when_their_pool_process_is_killed(tmp_path):
+    """A pool killed with SIGKILL leaves no worker training on (it would share its job's
+    saved state with the rerun's worker)."""
+    import signal
+    import subprocess
+    import time
+
+    ready = tmp_path / "ready"
+    owner = tmp_path / "owner.py"
+    owner.write_text(
+        f"import os, sys, time\nsys.path.insert(0, {ROOT!r})\nimport fewshot\n"
+        "if __name__ == '__main__':  # spawned workers import this file too\n"
+        f"    pool = fewshot.WorkerPool(1, initializer=os.mkdir, initargs=({str(ready)!r},))\n"
+        "    print(pool._workers[0]['process'].pid, flush=True)\n"
+        "    list(pool.imap_unordered(time.sleep, [120]))\n")
+    process = subprocess.Popen([sys.executable, str(owner)], stdout=subprocess.PIPE, text=True)
+    worker = int(process.stdout.readline())
+
+    def running(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+        except FileNotFoundError:
+            return False
+
+    end = time.time() + 60
+    while not ready.exists() and time.time() < end:  # the worker is up, past its set-up
+        time.sleep(0.2)
+    assert ready.exists() and running(worker)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    end = time.time() + 20
+    while running(worker) and time.time() < end:
+        time.sleep(0.2)
+    assert not running(worker)
