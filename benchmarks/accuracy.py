@@ -287,6 +287,7 @@ def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=pri
     """
     tested, tested_baselines = _tested(records, baselines)
     pairs = {_pair_id(p): p for p in paired(tested, baselines=tested_baselines)}
+    rows = {_pair_id(t): t for t in summarize(None, records=tested, log=lambda *a: None)}
 
     def key(dataset, protocol, k, row, overrides):
         job = dict(dataset=dataset, protocol=protocol, shots=k, row=row,
@@ -295,15 +296,13 @@ def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=pri
 
     out = []
     for dataset, protocol, k in cells:
-        base = [r for r in tested if fewshot.is_baseline(r)
-                and _table_key(r) == key(dataset, protocol, k, "baseline", {})]
-        if not base:
+        base = rows.get(key(dataset, protocol, k, "baseline", {}))
+        if base is None or not base["baseline"]:
             continue
-        values = [r["test_accuracy"] for r in base]
+        classes = next(r.get("classes") for r in tested if _table_key(r) == _pair_id(base))
         out.append(dict(
-            dataset=dataset, protocol=protocol, shots=k, classes=base[0].get("classes"),
-            baseline=dict(mean=statistics.mean(values), n=len(values),
-                          std=statistics.stdev(values) if len(values) > 1 else 0.0),
+            dataset=dataset, protocol=protocol, shots=k, classes=classes,
+            baseline={m: base[m] for m in ("mean", "std", "n")},
             columns={header: pairs.get(key(dataset, protocol, k, row, overrides))
                      for header, row, overrides in columns}))
 

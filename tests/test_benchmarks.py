@@ -20,6 +20,18 @@ def _run(script, args, monkeypatch):
     return runpy.run_path(os.path.join(ROOT, script), run_name="not_main")["main"](args)
 
 
+class _Killed(Exception):
+    """Stands for a process killed at the end of an epoch."""
+
+
+def _kill_after(epochs):
+    """A callback that raises `_Killed` once `epochs` epochs have ended."""
+    def on_epoch_end(epoch, logs=None):
+        if epoch + 1 == epochs:
+            raise _Killed
+    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+
 @only_torch
 def test_throughput_smoke(monkeypatch):
     result = _run("throughput.py", ["--smoke"], monkeypatch)
@@ -429,15 +441,6 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
     labels = np.arange(12) % 3
     x_val = fewshot.center_crop(data["images"][:6], 32)
 
-    class Killed(Exception):
-        pass
-
-    def kill_after(epochs):
-        def on_epoch_end(epoch, logs=None):
-            if epoch + 1 == epochs:
-                raise Killed
-        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
-
     def run(state_dir, callbacks=(), log=None, save_every=0):
         keras.utils.set_random_seed(0)
         model = tiny_model()
@@ -449,12 +452,12 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
 
     straight, straight_fit = run(None)
     # Saves are at most every `save_every` seconds: none before this kill.
-    with pytest.raises(Killed):
-        run(str(tmp_path / "rarely"), [kill_after(2)], save_every=3600)
+    with pytest.raises(_Killed):
+        run(str(tmp_path / "rarely"), [_kill_after(2)], save_every=3600)
     assert not os.path.exists(tmp_path / "rarely")
     state_dir = str(tmp_path / "state")
-    with pytest.raises(Killed):
-        run(state_dir, [kill_after(2)])
+    with pytest.raises(_Killed):
+        run(state_dir, [_kill_after(2)])
     assert sorted(os.listdir(state_dir))[-1] == "state.json"
     lines = []
     resumed, fit = run(state_dir, log=lines.append)
@@ -491,19 +494,10 @@ def test_run_job_resumes_a_killed_job_and_cleans_up(tmp_path, monkeypatch):
                config=dict(epochs=3, image_size=32, queue_size=8))
     progress = fewshot.progress_callback
 
-    class Killed(Exception):
-        pass
-
-    def dies_after_two(label, epochs, **kwargs):
-        def on_epoch_end(epoch, logs=None):
-            if epoch == 1:
-                raise Killed
-        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
-
     workdir = str(tmp_path / "work")
     monkeypatch.setattr(fewshot, "SAVE_EVERY_S", 0)  # every epoch (these take a second)
-    monkeypatch.setattr(fewshot, "progress_callback", dies_after_two)
-    with pytest.raises(Killed):
+    monkeypatch.setattr(fewshot, "progress_callback", lambda *a, **k: _kill_after(2))
+    with pytest.raises(_Killed):
         fewshot.run_job(job, paths, workdir)
     assert os.path.exists(os.path.join(fewshot.resume_dir(job, workdir), "state.json"))
     monkeypatch.setattr(fewshot, "progress_callback", progress)
