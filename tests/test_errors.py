@@ -1,4 +1,7 @@
-"""Every bad input gets a clear ValueError naming the problem and the fix."""
+"""Every bad input gets a clear ValueError naming the problem and the fix
+(or, where training still runs, a warning saying what is degenerate)."""
+
+import warnings
 
 import keras
 import numpy as np
@@ -106,3 +109,22 @@ def test_missing_or_wrong_weights_file(tmp_path):
     other.write_text("hello")
     with pytest.raises(ValueError, match=r"\.weights\.h5"):
         keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32, weights=str(other))
+
+
+def test_single_cell_pattern_map_warns_that_the_view_is_the_input():
+    # ResNet at 32 px leaves a 1 x 1 map: min-max normalised it is 0, no cell
+    # passes the threshold, and the erased view is the image itself.
+    with pytest.warns(UserWarning, match=r"pattern map is 1 x 1 at `image_size=32`"):
+        model = keras_csdnet.CSDNet(
+            backbone="resnet18", num_classes=3, image_size=32, mask_mode="erase"
+        )
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    pattern = model.discrepancy_parser(model.backbone(images))[1]
+    view = model.view_generator(images, pattern)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(view), images)
+    # A 2 x 2 map, or no SSDP at all, builds without the warning.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=64)
+        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32, ssdp=False)
+    assert not [w for w in caught if "pattern map" in str(w.message)]

@@ -1,6 +1,7 @@
 """CSDNet: contrastive self-distillation for ultra-fine-grained classification."""
 
 import numbers
+import warnings
 
 import keras
 import numpy as np
@@ -107,9 +108,9 @@ class CSDNet(keras.Model):
     ```python
     import keras_csdnet
     train, test = keras_csdnet.data.synthetic_cultivars(
-        num_classes=4, image_size=32, train_per_class=2, test_per_class=1, seed=0)
+        num_classes=4, image_size=64, train_per_class=2, test_per_class=1, seed=0)
     model = keras_csdnet.CSDNet(
-        backbone="resnet18", num_classes=4, image_size=32, queue_size=16)
+        backbone="resnet18", num_classes=4, image_size=64, queue_size=16)
     model.fit(train, epochs=1, verbose=0)
     logits = model.predict(test, verbose=0)   # (4, 4)
     ```
@@ -238,6 +239,7 @@ class CSDNet(keras.Model):
         channels = feature_shape[-1]
         if self.discrepancy_parser is not None:
             self.discrepancy_parser.build(feature_shape)
+            warn_if_single_cell(feature_shape, size, self.mask_mode)
         self.pooling.build(feature_shape)
         self.head.build((None, channels))
         if self.projection is not None:
@@ -589,3 +591,28 @@ class _labels_error_as_value_error:
                 f"model with a larger `num_classes`. (TensorFlow said: {str(exc)[:300]})"
             ) from exc
         return False
+
+
+def warn_if_single_cell(feature_shape, image_size, mask_mode):
+    """Warns when SSDP's pattern map has one cell, so its view is degenerate.
+
+    Min-max normalising a `1 x 1` map gives 0 everywhere, so no cell reaches
+    the threshold: the `"crop"` and `"erase"` views are the input image
+    unchanged and the `"keep"` view is blank. Training still runs, but the
+    second view carries no discrepancy (e.g. ResNet at `image_size=32`).
+    """
+    height, width = feature_shape[1], feature_shape[2]
+    if height is None or width is None or height * width > 1:
+        return
+    if mask_mode == "keep":
+        view = "blank: DDL and SSDT would learn from an empty image"
+    else:
+        view = "the input image unchanged: DDL and SSDT would compare an image with itself"
+    warnings.warn(
+        f"SSDP's pattern map is {height} x {width} at `image_size={image_size}` with "
+        f"this backbone, so its discrepancy view (`mask_mode={mask_mode!r}`) is "
+        f"{view}. Use a larger "
+        f"`image_size` (at least {2 * image_size} here, for a 2 x 2 map; the paper's "
+        "448 px gives ResNet 14 x 14) or `ssdp=False` (a random-crop view).",
+        stacklevel=5,  # the CSDNet(...) call, past build() and Keras' wrapper
+    )
