@@ -611,8 +611,7 @@ def warn_if_single_cell(feature_shape, image_size, mask_mode):
     warnings.warn(
         f"SSDP's pattern map is {height} x {width} at `image_size={image_size}` with "
         f"this backbone, so its discrepancy view (`mask_mode={mask_mode!r}`) is "
-        f"{view}. Use a larger "
-        f"`image_size` (at least {2 * image_size} here, for a 2 x 2 map; the paper's "
-        "448 px gives ResNet 14 x 14) or `ssdp=False` (a random-crop view).",
+        f"{view}. Use a larger `image_size` (at least {2 * image_size} here, for a 2 x 2 "
+        "map; the paper's 448 px gives ResNet 14 x 14) or `ssdp=False` (a random-crop view).",
         stacklevel=5,  # the CSDNet(...) call, past build() and Keras' wrapper
     )
