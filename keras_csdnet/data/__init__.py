@@ -14,6 +14,7 @@ __all__ = [
 from keras_csdnet.data.folders import ImageFolderSplits
 from keras_csdnet.data.folders import detect_layout
 from keras_csdnet.data.folders import load_image_folder
+from keras_csdnet.data.images import load_image
 from keras_csdnet.data.pipeline import make_dataset
 from keras_csdnet.data.pipeline import train_augmentation
 from keras_csdnet.data.sampler import carve_validation
@@ -24,6 +25,7 @@ __all__ += [
     "carve_validation",
     "detect_layout",
     "few_shot_split",
+    "load_image",
     "load_image_folder",
     "make_dataset",
     "train_augmentation",

@@ -23,6 +23,12 @@ def to_rgb_uint8(image):
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         array = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(array).all():
+            bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+            raise ValueError(
+                f"{bad} non-finite pixel value(s) (NaN or inf) in a {mode!r} image: "
+                "re-export the image with finite values, or leave the file out."
+            )
         if mode.startswith("I;16") or array.max(initial=0) > 255:
             array = array / 65535.0 * 255.0
         array = np.clip(np.round(array), 0, 255).astype(np.uint8)
@@ -66,6 +72,55 @@ def read_image(path, short_side=None, square=False):
                 Image.fromarray(array).resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
             )
     return array
+
+
+def center_crop(array, image_size):
+    """The central `image_size x image_size` window of an `(H, W, C)` array.
+
+    The same window as `tf.image.resize_with_crop_or_pad` takes when the
+    image is at least `image_size` on both sides.
+    """
+    h, w = array.shape[:2]
+    if h < image_size or w < image_size:
+        raise ValueError(
+            f"A {h} x {w} image is smaller than the {image_size} px crop; resize it first."
+        )
+    top, left = (h - image_size) // 2, (w - image_size) // 2
+    return array[top:top + image_size, left:left + image_size]
+
+
+def load_image(path, image_size, resize="shorter_side"):
+    """One image file as the library evaluates it: `(image_size, image_size, 3)` uint8.
+
+    The evaluation recipe of `make_dataset` (and so of `load_image_folder`'s
+    validation and test sets), in Pillow and NumPy only: decode (grey,
+    palette and 16-bit images become RGB, transparency is composited on
+    white), resize (the shorter side to `image_size * 512 / 448`, or both
+    sides with `resize="square"`), then take the centre crop. Use it to
+    prepare a photo for `model.predict` or an exported model, so that both
+    see what `evaluate` sees.
+
+    Args:
+        path: image file path.
+        image_size: int, the model's input side.
+        resize: `"shorter_side"` (default) or `"square"`, as in `make_dataset`.
+
+    Returns:
+        `(image_size, image_size, 3)` uint8 array.
+
+    Examples:
+    ```python
+    from keras_csdnet.data import load_image
+    pixels = load_image("examples/leaf.png", image_size=72)   # (72, 72, 3) uint8
+    ```
+    """
+    from keras_csdnet.data.pipeline import RESIZE_MODES
+    from keras_csdnet.data.pipeline import resize_size
+
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"Unknown `resize={resize!r}`; use one of {RESIZE_MODES}.")
+    array = read_image(path, resize_size(image_size), square=resize == "square")
+    return center_crop(array, image_size)
 
 
 def find_unreadable(paths, workers=8):

@@ -1,14 +1,16 @@
 """tf.data pipelines: parallel decode, cache, Keras augmentation layers, prefetch.
 
 Train: resize (shorter side to `image_size * 512 / 448`), random crop to
-`image_size`, then Keras layers on the batch: horizontal flip, mild colour
-jitter and rotation. Eval: the same
-resize, then a centre crop. Outputs are `(uint8 image, int32 label)` batches
+`image_size`, then Keras layers on the batch: horizontal flip, rotation and a
+mild colour jitter centred on the original colours (`train_augmentation`).
+Eval: the same resize, then a centre crop (`load_image` does the same for one
+file, without TensorFlow). Outputs are `(uint8 image, int32 label)` batches
 for every Keras backend (the layers run as TensorFlow ops inside tf.data).
 """
 
 import numpy as np
 
+from keras_csdnet.data.images import load_image
 from keras_csdnet.data.images import read_image
 
 RESIZE_MODES = ("shorter_side", "square")
@@ -20,14 +22,35 @@ def resize_size(image_size):
     return int(round(image_size * 512 / 448))
 
 
+def saturation_range(jitter):
+    """Keras' `RandomSaturation` factor bounds for a saturation scale in `[1 - j, 1 + j]`.
+
+    Keras' saturation factor `f` multiplies the saturation by `f / (1 - f)`:
+    `0.5` is the identity and a single number `f` means the range `(0, f)`,
+    which desaturates every image (`0.1` turns them nearly grey). This
+    returns the bounds that scale the saturation by `1 - jitter` to
+    `1 + jitter` around the identity.
+    """
+    return ((1.0 - jitter) / (2.0 - jitter), (1.0 + jitter) / (2.0 + jitter))
+
+
 def train_augmentation(image_size, seed=0, rotation_degrees=10.0, color_jitter=0.1):
     """Batch-level Keras augmentation layers (after the random crop).
+
+    Every factor is given in the form its Keras layer documents, so that each
+    one is centred on "no change": `RandomFlip("horizontal")`,
+    `RandomRotation(rotation_degrees / 360)` (a fraction of a full turn, either
+    way), and `RandomColorJitter` with brightness shifted by up to
+    `color_jitter` of the `[0, 255]` range either way, contrast scaled by a
+    factor in `[1 - color_jitter, 1 + color_jitter]` and saturation scaled by
+    a factor in the same range (`saturation_range`). A grey image stays grey.
 
     Args:
         image_size: int, crop size.
         seed: int, seed of every layer.
-        rotation_degrees: float, maximum rotation either way.
-        color_jitter: float, brightness/contrast/saturation factor.
+        rotation_degrees: float in `[0, 180]`, maximum rotation either way.
+        color_jitter: float in `[0, 1)`, strength of the brightness, contrast
+            and saturation jitter; 0 turns it off.
 
     Returns:
         A list of Keras preprocessing layers, to apply in order to float
@@ -38,6 +61,15 @@ def train_augmentation(image_size, seed=0, rotation_degrees=10.0, color_jitter=0
     """
     import keras
 
+    if not 0.0 <= rotation_degrees <= 180.0:
+        raise ValueError(
+            f"`rotation_degrees={rotation_degrees}` must be in [0, 180] (degrees either way)."
+        )
+    if not 0.0 <= color_jitter < 1.0:
+        raise ValueError(
+            f"`color_jitter={color_jitter}` must be in [0, 1): brightness, contrast and "
+            "saturation change by at most this fraction; 0 turns the jitter off."
+        )
     layers = [keras.layers.RandomFlip("horizontal", seed=seed)]
     if rotation_degrees:
         layers.append(
@@ -47,9 +79,9 @@ def train_augmentation(image_size, seed=0, rotation_degrees=10.0, color_jitter=0
         layers.append(
             keras.layers.RandomColorJitter(
                 value_range=(0, 255),
-                brightness_factor=color_jitter,
-                contrast_factor=color_jitter,
-                saturation_factor=color_jitter,
+                brightness_factor=(-color_jitter, color_jitter),
+                contrast_factor=(color_jitter, color_jitter),
+                saturation_factor=saturation_range(color_jitter),
                 seed=seed,
             )
         )
@@ -94,7 +126,6 @@ def make_dataset(
         `.file_paths` attributes (the latter in input order; training batches
         are shuffled).
     """
-    import keras
     import tensorflow as tf
 
     if resize not in RESIZE_MODES:
@@ -105,19 +136,27 @@ def make_dataset(
     labels = np.asarray([int(y) for _, y in entries], dtype=np.int32)
     autotune = tf.data.AUTOTUNE
 
-    def load(path, label):
-        image = tf.numpy_function(
-            lambda p: read_image(p.decode(), short, square), [path], tf.uint8, stateful=False
-        )
-        image.set_shape([None, None, 3])
+    def decode(path, label, reader, shape):
+        image = tf.numpy_function(lambda p: reader(p.decode()), [path], tf.uint8, stateful=False)
+        image.set_shape(shape)
         return image, label
 
+    size = [image_size, image_size, 3]
     ds = tf.data.Dataset.from_tensor_slices((paths, labels))
-    ds = ds.map(load, num_parallel_calls=autotune, deterministic=True)
-    estimated = len(paths) * short * short * (1 if square else 1.5) * 3
+    if training:
+        # Decoded at the pre-crop size and cached; random crops come after.
+        ds = ds.map(
+            lambda p, y: decode(p, y, lambda f: read_image(f, short, square), [None, None, 3]),
+            num_parallel_calls=autotune, deterministic=True)
+        estimated = len(paths) * short * short * (1 if square else 1.5) * 3
+    else:
+        # Exactly `load_image`: the same pixels as a single file prepared for
+        # `predict` or an exported model.
+        ds = ds.map(lambda p, y: decode(p, y, lambda f: load_image(f, image_size, resize), size),
+                    num_parallel_calls=autotune, deterministic=True)
+        estimated = len(paths) * image_size * image_size * 3
     if cache is True or (cache == "auto" and estimated <= DEFAULT_CACHE_BYTES):
         ds = ds.cache()
-    size = [image_size, image_size, 3]
     if training:
         ds = ds.shuffle(max(len(paths), 1), seed=seed, reshuffle_each_iteration=True)
         # Images differ in size before the crop, which Keras' RandomCrop does
@@ -125,11 +164,6 @@ def make_dataset(
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(
             lambda xy, s: (tf.image.stateless_random_crop(xy[0], size, seed=s), xy[1]),
-            num_parallel_calls=autotune,
-        )
-    else:
-        ds = ds.map(
-            lambda x, y: (tf.image.resize_with_crop_or_pad(x, image_size, image_size), y),
             num_parallel_calls=autotune,
         )
     ds = ds.batch(batch_size)
