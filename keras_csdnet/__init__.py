@@ -1,7 +1,9 @@
 """keras_csdnet: CSDNet for ultra-fine-grained visual categorization in Keras 3."""
 
 from keras_csdnet import backbones
+from keras_csdnet import callbacks
 from keras_csdnet import data
+from keras_csdnet import errors
 from keras_csdnet import layers
 from keras_csdnet import losses
 from keras_csdnet.exporter import ExportParityError
@@ -14,7 +16,9 @@ __all__ = [
     "CSDNet",
     "ExportParityError",
     "backbones",
+    "callbacks",
     "data",
+    "errors",
     "export",
     "layers",
     "losses",

@@ -60,7 +60,7 @@ def test_wrong_image_rank_channels_and_size():
         model.predict(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE), "uint8"), verbose=0)
     with pytest.raises(ValueError, match="channels"):
         model.predict(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE, 4), "uint8"), verbose=0)
-    with pytest.raises(ValueError, match="Resize"):
+    with pytest.raises(ValueError, match=r"Resize.*load_image.*image_size=48"):
         model.predict(np.zeros((2, 48, 48, 3), "uint8"), verbose=0)
     with pytest.raises(ValueError, match="channels"):
         model.fit(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE, 2)), np.zeros(2, "int32"), verbose=0)
@@ -77,6 +77,97 @@ def test_labels_out_of_range_numpy():
         model.evaluate(x, np.array([0, 1, 5, 1]), verbose=0)
     with pytest.raises(ValueError, match="integer"):
         model.fit(x, np.array([0.5, 1, 2, 1]), verbose=0)
+
+
+def test_one_hot_labels_say_how_to_convert():
+    model = tiny_model()
+    x, y = tiny_arrays(6)
+    one_hot = np.eye(3, dtype="float32")[y]
+    with pytest.raises(ValueError, match=r"one-hot.*argmax"):
+        model.fit(x, one_hot, verbose=0)
+    ds = tf.data.Dataset.from_tensor_slices((x, one_hot)).batch(3)
+    with pytest.raises(ValueError, match=r"one-hot.*argmax"):
+        model.fit(ds, verbose=0)
+    with pytest.raises(ValueError, match="NaN or infinite labels"):
+        model.fit(x, np.array([0, 1, np.nan, 1, 0, 2]), verbose=0)
+
+
+def test_numpy_integer_arguments_are_accepted():
+    # e.g. num_classes=len(np.unique(y)) gives a NumPy integer.
+    model = tiny_model(num_classes=np.int64(3), queue_size=np.int32(16))
+    assert type(model.num_classes) is int and model.head.units == 3
+    config = model.get_config()
+    assert type(config["num_classes"]) is int and type(config["queue_size"]) is int
+    x, y = tiny_arrays(6)
+    model.fit(x, y, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "pixels,match",
+    [
+        (lambda x: x / 255.0, r"\[0, 1\] floats.*x \* 255"),
+        (lambda x: (x - 127.5) / 127.5, r"outside \[0, 255\].*before any normalisation"),
+        (lambda x: x * 256.0, r"outside \[0, 255\]"),
+    ],
+)
+def test_pixels_not_in_0_255_are_refused(pixels, match):
+    model = tiny_model()
+    x, y = tiny_arrays(6)
+    bad = pixels(x.astype("float32"))
+    with pytest.raises(ValueError, match=match):
+        model.fit(bad, y, verbose=0)
+    with pytest.raises(ValueError, match=match):
+        model.predict(bad, verbose=0)
+    ds = tf.data.Dataset.from_tensor_slices((bad, y)).batch(3)
+    with pytest.raises(ValueError, match="The dataset yields"):
+        model.fit(ds, verbose=0)
+    # A float batch that happens to be all black is not mistaken for [0, 1].
+    model.predict(np.zeros((2, IMAGE_SIZE, IMAGE_SIZE, 3), "float32"), verbose=0)
+
+
+def test_non_finite_pixels_are_refused_before_training():
+    model = tiny_model()
+    x, y = tiny_arrays(6)
+    x = x.astype("float32")
+    x[4, 1, 2, 0] = np.nan
+    before = [keras.ops.convert_to_numpy(w) for w in model.head.weights]
+    with pytest.raises(ValueError, match=r"1 non-finite pixel.*index 4"):
+        model.fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match="non-finite"):
+        model.evaluate(x, y, verbose=0)
+    for w, b in zip(model.head.weights, before):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), b)
+    # A dataset is checked batch by batch: the first (clean) batch trains,
+    # the second stops training before it reaches the weights.
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(3)
+    with pytest.raises(ValueError, match="NaN or infinite pixels"):
+        model.fit(ds, epochs=1, verbose=0)
+    for w in model.weights:
+        assert np.isfinite(keras.ops.convert_to_numpy(w)).all(), w.path
+
+
+def test_a_nan_loss_stops_training_naming_epoch_and_batch():
+    # A generator is not checked in advance: the loss guard stops at the
+    # first NaN instead of reporting NaN epochs with an accuracy.
+    x, y = tiny_arrays(6)
+    x = x.astype("float32")
+
+    def batches():
+        for epoch in range(3):
+            for step in range(3):
+                images = x[2 * step:2 * step + 2].copy()
+                if epoch == 1 and step == 2:
+                    images[0, 0, 0, 0] = np.nan
+                yield images, y[2 * step:2 * step + 2]
+
+    model = tiny_model()
+    with pytest.raises(keras_csdnet.errors.NonFiniteLossError, match="epoch 2, batch 3"):
+        model.fit(batches(), steps_per_epoch=3, epochs=3, verbose=0)
+    # A guard the user passes is not doubled; other callbacks still run.
+    history = keras.callbacks.History()
+    guard = keras_csdnet.callbacks.NonFiniteLossGuard()
+    tiny_model().fit(x, y, epochs=1, verbose=0, callbacks=[guard, history])
+    assert history.history["loss"] and np.isfinite(history.history["loss"][0])
 
 
 def test_labels_out_of_range_tf_dataset():

@@ -107,8 +107,8 @@ def test_given_splits_carve_validation_from_train(tmp_path):
     _save(os.path.join(root, "test", "stranger", "0.png"))  # a class with no training images
     with pytest.raises(ValueError, match="training split lacks.*stranger"):
         load_image_folder(root, image_size=16)
-    _, _, test, names = load_image_folder(root, image_size=16, classes=["a"])
-    assert names == ["a"] and test.num_images == 2
+    _, _, test, names = load_image_folder(root, image_size=16, classes=["a", "b"])
+    assert names == ["a", "b"] and test.num_images == 4
 
 
 def _ufg(root, lines_train, lines_test, n_images=6):
@@ -211,3 +211,28 @@ def test_class_selection(tmp_path):
     train, _, _, names = load_image_folder(
         root, shots=1, image_size=16, classes=lambda c: c != "class_0")
     assert names == ["class_1", "class_2", "class_3"] and train.num_images == 3
+
+
+def test_one_class_folder_is_refused_at_load(tmp_path):
+    root = _pool(str(tmp_path / "pool"), classes=1, per_class=6)
+    with pytest.raises(ValueError, match=r"one class \('class_0'\).*at least 2 classes"):
+        load_image_folder(root, shots=2, image_size=16)
+    # Also when the split leaves a single class standing.
+    root = _pool(str(tmp_path / "two"), classes=2, per_class=6)
+    for name in os.listdir(os.path.join(root, "class_1"))[:-2]:
+        os.remove(os.path.join(root, "class_1", name))
+    with pytest.warns(UserWarning, match="Dropping 1 class"):
+        with pytest.raises(ValueError, match="at least 2 classes"):
+            load_image_folder(root, shots=3, image_size=16, drop_small_classes=True)
+
+
+def test_non_finite_pixels_in_a_file_are_refused_with_its_name(tmp_path):
+    root = _pool(str(tmp_path / "pool"), classes=2, per_class=4)
+    values = np.full((30, 40), 120.0, np.float32)
+    values[3, 5] = np.nan
+    bad = os.path.join(root, "class_1", "scan.tif")
+    Image.fromarray(values, mode="F").save(bad)
+    with pytest.raises(ValueError, match=r"scan\.tif.*non-finite pixel"):
+        load_image_folder(root, shots=2, val_shots=1, image_size=16)
+    with pytest.raises(ValueError, match="non-finite"):
+        read_image(bad)

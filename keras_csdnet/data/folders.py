@@ -157,6 +157,16 @@ def _skip_unreadable(entries, on_error):
     return [(p, y) for p, y in entries if p not in bad]
 
 
+def _need_two_classes(names, path):
+    if len(names) < 2:
+        found = f"one class ({names[0]!r})" if names else "no class"
+        raise ValueError(
+            f"{path!r} holds {found}; a classifier needs at least 2 classes. Put each "
+            "class's images in a folder of its own (root/<class>/<image>), one folder "
+            "per class, or point `path` at the folder above them."
+        )
+
+
 def load_image_folder(
     path,
     layout="auto",
@@ -267,6 +277,7 @@ def load_image_folder(
             "root/<class>/<image>, root/{train,val,test}/<class>/<image> or the UFG "
             "layout root/images + root/anno/{train,test}.txt."
         )
+    _need_two_classes(names, path)
     ok = set(p for p, _ in _skip_unreadable(everything, on_error))
     train = [e for e in train if e[0] in ok]
     val = [e for e in val if e[0] in ok] if val is not None else None
@@ -297,6 +308,7 @@ def load_image_folder(
                 names = kept
             train = sampled
 
+    _need_two_classes(names, path)
     common = dict(image_size=image_size, batch_size=batch_size, seed=seed, resize=resize,
                   cache=cache, class_names=names)
     return ImageFolderSplits(

@@ -8,7 +8,9 @@ import numpy as np
 from keras import ops
 
 from keras_csdnet import backbones as backbones_lib
+from keras_csdnet import input_checks
 from keras_csdnet import losses as losses_lib
+from keras_csdnet.callbacks.non_finite_loss_guard import NonFiniteLossGuard
 from keras_csdnet.layers.discrepancy_view import DiscrepancyView
 from keras_csdnet.layers.discrepancy_view import check_view_args
 from keras_csdnet.layers.memory_queue import MemoryQueue
@@ -147,6 +149,12 @@ class CSDNet(keras.Model):
         class_names=None,
         **kwargs,
     ):
+        num_classes, image_size, queue_size, embedding_dim = map(
+            _as_int, (num_classes, image_size, queue_size, embedding_dim)
+        )
+        kernel_size, encoder_kernel_size, kernel_channels, seed = map(
+            _as_int, (kernel_size, encoder_kernel_size, kernel_channels, seed)
+        )
         _check_args(locals())
         if isinstance(backbone, str):
             backbone_model = backbones_lib.build_backbone(backbone, image_size, weights)
@@ -290,10 +298,16 @@ class CSDNet(keras.Model):
             )
         expected = (self.image_size, self.image_size)
         if shape[1:3] != expected and None not in shape[1:3]:
+            rebuild = (
+                f", or build and train the model with `image_size={shape[1]}` for images of "
+                "that size" if shape[1] == shape[2] else ""
+            )
             raise ValueError(
                 f"CSDNet was built for {expected} images (`image_size="
-                f"{self.image_size}`), got shape {shape}. Resize the images first "
-                "(e.g. `keras.layers.Resizing` in your input pipeline)."
+                f"{self.image_size}`), got shape {shape}. Resize the images to "
+                f"{self.image_size} x {self.image_size} (e.g. "
+                "`keras_csdnet.data.load_image(path, image_size)` for a file, or "
+                f"`keras.layers.Resizing` in your input pipeline){rebuild}."
             )
 
     def _pixels(self, images):
@@ -389,46 +403,55 @@ class CSDNet(keras.Model):
             results = {k: v for k, v in results.items() if k not in LOSS_COMPONENTS}
         return results
 
-    # ------------------------------------------------------ label checking
+    # ------------------------------------------------------ input checking
     def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, with the inputs checked and a `NonFiniteLossGuard`.
+
+        Arrays are checked before training (pixels finite and in `[0, 255]`,
+        labels integer ids in `[0, num_classes)`), a `tf.data.Dataset` batch
+        by batch; a NaN or infinite loss stops training with a
+        `keras_csdnet.errors.NonFiniteLossError` naming the epoch and batch.
+        """
         x, y, kwargs = self._checked_inputs(x, y, kwargs)
-        with _labels_error_as_value_error():
+        callbacks = kwargs.get("callbacks")
+        if callbacks is None or isinstance(callbacks, (list, tuple)):
+            callbacks = list(callbacks or [])
+            if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
+                callbacks.append(NonFiniteLossGuard())
+            kwargs["callbacks"] = callbacks
+        with input_checks.dataset_errors_as_value_errors():
             return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x, y, kwargs = self._checked_inputs(x, y, kwargs)
-        with _labels_error_as_value_error():
+        with input_checks.dataset_errors_as_value_errors():
             return super().evaluate(x, y, *args, **kwargs)
 
-    def _checked_inputs(self, x, y, kwargs):
-        """Checks labels in `[0, num_classes)` where they can be checked."""
-        if y is not None:
-            self._check_label_array(np.asarray(ops.convert_to_numpy(y)))
-        elif _is_tf_dataset(x):
-            x = _dataset_with_label_check(x, self.num_classes)
-        vd = kwargs.get("validation_data")
-        if _is_tf_dataset(vd):
-            kwargs = dict(kwargs, validation_data=_dataset_with_label_check(vd, self.num_classes))
-        elif isinstance(vd, (tuple, list)) and len(vd) >= 2:
-            self._check_label_array(np.asarray(ops.convert_to_numpy(vd[1])))
-        return x, y, kwargs
+    def predict(self, x, *args, **kwargs):
+        x, _, kwargs = self._checked_inputs(x, None, kwargs)
+        with input_checks.dataset_errors_as_value_errors():
+            return super().predict(x, *args, **kwargs)
 
-    def _check_label_array(self, labels):
-        if labels.size == 0:
-            return
-        if not np.issubdtype(labels.dtype, np.integer):
-            if not np.all(np.equal(np.mod(labels, 1), 0)):
-                raise ValueError(
-                    "Labels must be integer class ids, got non-integer values. "
-                    "Pass `y` as ints in [0, num_classes) (not one-hot)."
+    def _checked_inputs(self, x, y, kwargs):
+        """Checks pixels and labels where they can be checked (see `input_checks`)."""
+        if input_checks.is_tf_dataset(x):
+            x = input_checks.checked_dataset(x, self.num_classes)
+        elif _is_array(x):
+            input_checks.check_images(ops.convert_to_numpy(x), "x")
+        if y is not None and _is_array(y):
+            input_checks.check_labels(ops.convert_to_numpy(y), self.num_classes, "y")
+        vd = kwargs.get("validation_data")
+        if input_checks.is_tf_dataset(vd):
+            vd = input_checks.checked_dataset(vd, self.num_classes, "validation_data")
+            kwargs = dict(kwargs, validation_data=vd)
+        elif isinstance(vd, (tuple, list)) and len(vd) >= 2:
+            if _is_array(vd[0]):
+                input_checks.check_images(ops.convert_to_numpy(vd[0]), "validation_data[0]")
+            if _is_array(vd[1]):
+                input_checks.check_labels(
+                    ops.convert_to_numpy(vd[1]), self.num_classes, "validation_data[1]"
                 )
-        low, high = labels.min(), labels.max()
-        if low < 0 or high >= self.num_classes:
-            raise ValueError(
-                f"Labels must be in [0, num_classes={self.num_classes}), got values in "
-                f"[{int(low)}, {int(high)}]. Map your classes to 0..{self.num_classes - 1}"
-                " or build the model with a larger `num_classes`."
-            )
+        return x, y, kwargs
 
     # ------------------------------------------------------- serialization
     def get_config(self):
@@ -547,50 +570,16 @@ def _check_args(args):
         )
 
 
-_LABEL_MESSAGE = "keras_csdnet: label out of range"
+def _is_array(x):
+    """A NumPy array or a backend tensor (not a dataset, generator or dict)."""
+    return isinstance(x, np.ndarray) or (
+        hasattr(x, "shape") and hasattr(x, "dtype") and not input_checks.is_tf_dataset(x)
+    )
 
 
-def _is_tf_dataset(x):
-    try:
-        import tensorflow as tf
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(x, tf.data.Dataset)
-
-
-def _dataset_with_label_check(dataset, num_classes):
-    import tensorflow as tf
-
-    def check(*batch):
-        if len(batch) < 2:
-            return batch
-        labels = batch[1]
-        if labels.dtype.is_integer or labels.dtype.is_floating:
-            labels64 = tf.cast(labels, tf.int64)
-            ok = tf.logical_and(
-                tf.reduce_all(labels64 >= 0), tf.reduce_all(labels64 < num_classes)
-            )
-            with tf.control_dependencies(
-                [tf.debugging.Assert(ok, [_LABEL_MESSAGE, labels64], summarize=16)]
-            ):
-                labels = tf.identity(labels)
-        return (batch[0], labels) + tuple(batch[2:])
-
-    return dataset.map(check)
-
-
-class _labels_error_as_value_error:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is not None and _LABEL_MESSAGE in str(exc):
-            raise ValueError(
-                "The dataset yields labels outside [0, num_classes). Labels must be "
-                "integer class ids 0..num_classes-1: fix the labels or build the "
-                f"model with a larger `num_classes`. (TensorFlow said: {str(exc)[:300]})"
-            ) from exc
-        return False
+def _as_int(value):
+    """NumPy integers (e.g. `np.int64(3)` from `len(np.unique(y))`) as Python ints."""
+    return int(value) if isinstance(value, np.integer) else value
 
 
 def warn_if_single_cell(feature_shape, image_size, mask_mode):

@@ -1,0 +1,5 @@
+"""Keras callbacks that `CSDNet.fit` uses."""
+
+from keras_csdnet.callbacks.non_finite_loss_guard import NonFiniteLossGuard
+
+__all__ = ["NonFiniteLossGuard"]
