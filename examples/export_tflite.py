@@ -2,12 +2,18 @@
 
     python examples/train.py                      # writes csdnet_cultivars.keras
     python examples/export_tflite.py --model csdnet_cultivars.keras \
-        --image leaf.png --quantization float16
+        --image examples/leaf.png --quantization float16
 
-The second half is what a phone app does: it needs only the `.tflite` file,
-its `.json` metadata (class names, input size) and the LiteRT interpreter
-(`pip install ai-edge-litert`), no Keras. Without `--image`, a synthetic
-cultivar image is classified.
+The second half is what a phone app does: the `.tflite` file, its `.json`
+metadata (class names, input size, preprocessing) and the LiteRT interpreter
+(`pip install ai-edge-litert`) classify the image; Keras does not run. The
+photo is prepared by `keras_csdnet.data.load_image` (Pillow and NumPy), the
+same resize, centre crop and alpha compositing that `load_image_folder`'s
+test set gets, so the `.tflite` file and `model.evaluate` see the same pixels;
+the `.json` spells the recipe out for an app to repeat. `examples/leaf.png`
+is a synthetic cultivar rendered at 128 px (`synthetic_cultivar_arrays(20,
+128, 1, 1, seed=0)`, first test image, of the classes `train.py` trains by
+default). Without `--image`, a synthetic image at the model's size is used.
 """
 
 import argparse
@@ -49,16 +55,16 @@ def export(args):
 
 
 def classify(tflite_path, image_path, top=3):
-    """Phone side: LiteRT interpreter + metadata; no Keras."""
+    """Phone side: LiteRT interpreter + metadata, the library's preprocessing; returns logits."""
     from ai_edge_litert.interpreter import Interpreter
-    from PIL import Image
 
     with open(os.path.splitext(tflite_path)[0] + ".json") as f:
         meta = json.load(f)
     size = meta["image_size"]
     if image_path:
-        image = Image.open(image_path).convert("RGB").resize((size, size))
-        pixels = np.asarray(image)
+        from keras_csdnet.data import load_image
+
+        pixels = load_image(image_path, size)
     else:
         from keras_csdnet.data import synthetic_cultivar_arrays
 
@@ -76,13 +82,21 @@ def classify(tflite_path, image_path, top=3):
     probs /= probs.sum()
     for i in np.argsort(-probs)[:top]:
         print(f"  {meta['class_names'][i]:40s} {probs[i]:.3f}")
-    return meta["class_names"][int(np.argmax(logits))]
+    return logits
 
 
 def main(argv=None):
     args = parse_args(argv)
-    path = export(args)
-    return classify(path, args.image, args.top)
+    for path, what in ((args.model, "--model"), (args.image, "--image")):
+        if path is not None and not os.path.isfile(path):
+            raise SystemExit(f"error: {what} {path!r}: no such file")
+    try:
+        path = export(args)
+        logits = classify(path, args.image, args.top)
+    except ValueError as e:  # the library's errors name the problem and the fix
+        raise SystemExit(f"error: {e}") from None
+    with open(os.path.splitext(path)[0] + ".json") as f:
+        return json.load(f)["class_names"][int(np.argmax(logits))]
 
 
 if __name__ == "__main__":

@@ -65,6 +65,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, keras_csdnet.errors.NonFiniteLossError) as e:
+        # The library's errors name the problem and the fix: one line, no traceback.
+        raise SystemExit(f"error: {e}") from None
+
+
+def run(args):
     keras.utils.set_random_seed(args.seed)
     print(f"backend: {keras.backend.backend()}  keras {keras.__version__}  "
           f"keras_csdnet {keras_csdnet.__version__}")
