@@ -10,6 +10,8 @@ backend), and errors it raises come back as `ValueError`s through
 still stops training (`keras_csdnet.callbacks.NonFiniteLossGuard`).
 """
 
+import sys
+
 import numpy as np
 
 _MARK = "keras_csdnet input check: "
@@ -37,6 +39,17 @@ NON_FINITE_FIX = (
 _LOW, _HIGH = -1.0, 256.0
 
 
+def _range_problems(low, high):
+    """`(looks like [0, 1], outside [0, 255])` for a batch's pixel range.
+
+    Written with `&` and `|` so that the one rule serves Python floats (arrays)
+    and TensorFlow scalars (datasets) alike.
+    """
+    unit_range = (high > 0.0) & (high <= 1.0) & (low >= 0.0)
+    out_of_range = (low < _LOW) | (high > _HIGH) | ((low < 0.0) & (high <= 1.0))
+    return unit_range, out_of_range
+
+
 def check_images(images, what="x"):
     """Raises a `ValueError` for non-finite, `[0, 1]` or out-of-range pixels.
 
@@ -57,9 +70,10 @@ def check_images(images, what="x"):
             + NON_FINITE_FIX
         )
     low, high = float(array.min()), float(array.max())
-    if 0.0 < high <= 1.0 and low >= 0.0:
+    unit_range, out_of_range = _range_problems(low, high)
+    if unit_range:
         raise ValueError(f"`{what}` pixels are in [{low:.3g}, {high:.3g}]. " + UNIT_RANGE_FIX)
-    if low < _LOW or high > _HIGH or (low < 0.0 and high <= 1.0):
+    if out_of_range:
         raise ValueError(
             f"`{what}` pixels are in [{low:.4g}, {high:.4g}], outside [0, 255]. "
             + OUT_OF_RANGE_FIX
@@ -108,12 +122,13 @@ def _check_label_shape(shape, num_classes, what):
 
 
 def is_tf_dataset(x):
-    """True for a `tf.data.Dataset` (without importing TensorFlow if it is absent)."""
-    try:
-        import tensorflow as tf
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(x, tf.data.Dataset)
+    """True for a `tf.data.Dataset`; never imports TensorFlow itself.
+
+    A dataset exists only once TensorFlow is imported, so under JAX or
+    PyTorch with NumPy inputs this costs no TensorFlow import.
+    """
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(x, tf.data.Dataset)
 
 
 def checked_dataset(dataset, num_classes, what="x"):
@@ -135,16 +150,11 @@ def checked_dataset(dataset, num_classes, what="x"):
             return []
         images = tf.cast(images, tf.float32)
         low, high = tf.reduce_min(images), tf.reduce_max(images)
+        unit_range, out_of_range = _range_problems(low, high)
         return [
             tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(images)), [_NON_FINITE]),
-            tf.debugging.Assert(
-                tf.logical_not((high > 0.0) & (high <= 1.0) & (low >= 0.0)),
-                [_UNIT_RANGE, low, high],
-            ),
-            tf.debugging.Assert(
-                (low >= _LOW) & (high <= _HIGH) & ((low >= 0.0) | (high > 1.0)),
-                [_OUT_OF_RANGE, low, high],
-            ),
+            tf.debugging.Assert(tf.logical_not(unit_range), [_UNIT_RANGE, low, high]),
+            tf.debugging.Assert(tf.logical_not(out_of_range), [_OUT_OF_RANGE, low, high]),
         ]
 
     def check_labels_tf(labels):
