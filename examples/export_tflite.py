@@ -42,7 +42,7 @@ def export(args):
         f"_{args.quantization}" if args.quantization else "") + ".tflite"
     representative = None
     if args.quantization == "int8":
-        size = keras_csdnet.exporter.image_size_of(args.model)
+        size = keras_csdnet.export.image_size_of(args.model)
         (representative, _), _ = keras_csdnet.data.synthetic_cultivar_arrays(
             20, size, 5, 1, seed=0)
     report = keras_csdnet.export(args.model, output, format="tflite",

@@ -4,10 +4,11 @@ from keras_csdnet import backbones
 from keras_csdnet import callbacks
 from keras_csdnet import data
 from keras_csdnet import errors
+from keras_csdnet import export
 from keras_csdnet import layers
 from keras_csdnet import losses
-from keras_csdnet.exporter import ExportParityError
-from keras_csdnet.exporter import export
+from keras_csdnet import views
+from keras_csdnet.export import ExportParityError
 from keras_csdnet.models.csdnet import CSDNet
 
 __version__ = "0.1.0"
@@ -22,5 +23,6 @@ __all__ = [
     "export",
     "layers",
     "losses",
+    "views",
     "__version__",
 ]

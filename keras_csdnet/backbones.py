@@ -8,23 +8,81 @@ pixel normalisation each was trained with, and loads weights from a local
 """
 
 import os
+from typing import Callable
+from typing import NamedTuple
+from typing import Optional
 
 import keras
 
-# name -> (family, minimum image size, normalisation, imagenet source)
-# normalisation: "imagenet" = (x / 255 - mean) / std,
-#                "symmetric" = x / 127.5 - 1,
-#                "none" = raw 0-255 pixels (the network rescales itself).
-BACKBONES = {
-    "resnet50": dict(min_size=32, normalization="imagenet", preset="resnet_50_imagenet"),
-    "resnet18": dict(min_size=32, normalization="imagenet", preset="resnet_18_imagenet"),
-    "mobilenet_v3_small": dict(min_size=32, normalization="none", preset=None),
-    "vit_b16": dict(
-        min_size=32, normalization="symmetric", preset="vit_base_patch16_224_imagenet"
-    ),
-}
+from keras_csdnet.utils.registry import Registry
 
 NORMALIZATIONS = ("imagenet", "symmetric", "none")
+
+
+class BackboneEntry(NamedTuple):
+    """One registered backbone.
+
+    Fields:
+        build: `build(image_size, weights) -> keras.Model`, the network;
+            `weights` is `None` (random) or, for an entry without a `preset`,
+            `"imagenet"` (local files and preset directories are handled for
+            every entry).
+        min_size: smallest `image_size` the network accepts.
+        normalization: the pixel normalisation it was trained with:
+            `"imagenet"` = (x / 255 - mean) / std, `"symmetric"` = x / 127.5 - 1,
+            `"none"` = raw 0-255 pixels (the network rescales itself).
+        preset: keras-hub preset name of its ImageNet weights, or None
+            (then `build(image_size, "imagenet")` loads them).
+        check_size: optional `check_size(image_size)` raising a `ValueError`
+            for sizes the network cannot take besides `min_size`.
+        to_feature_map: optional wrapper turning the built network's output
+            into a 4-D feature map (e.g. ViT tokens to a grid).
+    """
+
+    build: Callable
+    min_size: int
+    normalization: str
+    preset: Optional[str] = None
+    check_size: Optional[Callable] = None
+    to_feature_map: Optional[Callable] = None
+
+
+BACKBONES = Registry("backbone", "backbone")
+
+
+def register_backbone(name, build, min_size, normalization, preset=None, check_size=None,
+                      to_feature_map=None):
+    """Registers a named backbone for `CSDNet(backbone=name)`.
+
+    Args:
+        name: str, the name users pass.
+        build: `build(image_size, weights)` returning a `keras.Model` on
+            `(B, image_size, image_size, 3)`; `weights` is `None` (random
+            initialisation) or, when there is no `preset`, `"imagenet"`.
+        min_size: int, the smallest image side it accepts.
+        normalization: one of `NORMALIZATIONS`, the pixels it expects.
+        preset: keras-hub preset of its ImageNet weights (or None).
+        check_size: optional extra `image_size` check raising `ValueError`.
+        to_feature_map: optional `(model, image_size) -> model` wrapper giving
+            a `(B, h, w, C)` output.
+
+    Examples:
+    ```python
+    import keras
+    from keras_csdnet import backbones
+    def tiny(image_size, weights):
+        inputs = keras.Input((image_size, image_size, 3))
+        x = keras.layers.Conv2D(8, 3, strides=4, padding="same")(inputs)
+        return keras.Model(inputs, x)
+    backbones.register_backbone("tiny_conv", tiny, min_size=8, normalization="symmetric")
+    ```
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(
+            f"Unknown `normalization={normalization!r}`; use one of {NORMALIZATIONS}."
+        )
+    BACKBONES.register(name, BackboneEntry(
+        build, int(min_size), normalization, preset, check_size, to_feature_map))
 
 
 def known_backbones():
@@ -32,7 +90,8 @@ def known_backbones():
     return sorted(BACKBONES)
 
 
-def _check_name(name):
+def check_name(name):
+    """Raises a `ValueError` listing the known names if `name` is not one."""
     if name not in BACKBONES:
         raise ValueError(
             f"Unknown backbone {name!r}. Known backbones: {known_backbones()}. "
@@ -41,42 +100,64 @@ def _check_name(name):
         )
 
 
+def normalization_of(name):
+    """The pixel normalisation backbone `name` was trained with."""
+    check_name(name)
+    return BACKBONES.get(name).normalization
+
+
 def check_image_size(name, image_size):
     """Raises a `ValueError` if `image_size` is too small for backbone `name`."""
-    _check_name(name)
+    check_name(name)
     if not isinstance(image_size, int) or isinstance(image_size, bool):
         raise ValueError(f"`image_size` must be an int, got {image_size!r}.")
-    min_size = BACKBONES[name]["min_size"]
-    if image_size < min_size:
+    entry = BACKBONES.get(name)
+    if image_size < entry.min_size:
         raise ValueError(
             f"`image_size={image_size}` is smaller than backbone {name!r} allows "
-            f"(at least {min_size} px: it downsamples by 32). Use "
-            f"`image_size>={min_size}` and resize your images to it."
+            f"(at least {entry.min_size} px: it downsamples by 32). Use "
+            f"`image_size>={entry.min_size}` and resize your images to it."
         )
-    if name == "vit_b16" and image_size % 16:
-        raise ValueError(
-            f"`image_size={image_size}` is not a multiple of the ViT patch size 16. "
-            f"Use e.g. `image_size={max(32, image_size // 16 * 16)}`."
-        )
+    if entry.check_size is not None:
+        entry.check_size(image_size)
 
 
-def _resnet(depth, image_size):
+def _keras_hub_preset(preset, image_size):
     import keras_hub
 
-    blocks = {18: [2, 2, 2, 2], 50: [3, 4, 6, 3]}[depth]
-    return keras_hub.models.ResNetBackbone(
-        input_conv_filters=[64],
-        input_conv_kernel_sizes=[7],
-        stackwise_num_filters=[64, 128, 256, 512],
-        stackwise_num_blocks=blocks,
-        stackwise_num_strides=[1, 2, 2, 2],
-        block_type="basic_block" if depth == 18 else "bottleneck_block",
-        image_shape=(image_size, image_size, 3),
-        name=f"resnet{depth}",
+    return keras_hub.models.Backbone.from_preset(
+        preset, image_shape=(image_size, image_size, 3)
     )
 
 
-def _vit_b16(image_size):
+def _resnet(depth):
+    def build(image_size, weights):
+        import keras_hub
+
+        return keras_hub.models.ResNetBackbone(
+            input_conv_filters=[64],
+            input_conv_kernel_sizes=[7],
+            stackwise_num_filters=[64, 128, 256, 512],
+            stackwise_num_blocks={18: [2, 2, 2, 2], 50: [3, 4, 6, 3]}[depth],
+            stackwise_num_strides=[1, 2, 2, 2],
+            block_type="basic_block" if depth == 18 else "bottleneck_block",
+            image_shape=(image_size, image_size, 3),
+            name=f"resnet{depth}",
+        )
+
+    return build
+
+
+def _mobilenet_v3_small(image_size, weights):
+    return keras.applications.MobileNetV3Small(
+        input_shape=(image_size, image_size, 3),
+        include_top=False,
+        weights=weights,
+        include_preprocessing=True,
+    )
+
+
+def _vit_b16(image_size, weights):
     import keras_hub
 
     return keras_hub.models.ViTBackbone(
@@ -88,6 +169,18 @@ def _vit_b16(image_size):
         mlp_dim=3072,
         name="vit_b16_tokens",
     )
+
+
+def _vit_size(image_size):
+    if image_size % 16:
+        raise ValueError(
+            f"`image_size={image_size}` is not a multiple of the ViT patch size 16. "
+            f"Use e.g. `image_size={max(32, image_size // 16 * 16)}`."
+        )
+
+
+def _vit_grid(model, image_size):
+    return tokens_to_grid(model, image_size) if len(model.output_shape) == 3 else model
 
 
 def tokens_to_grid(vit, image_size, patch_size=16, name="vit_b16"):
@@ -140,37 +233,22 @@ def build_backbone(name, image_size, weights=None):
         images to a feature map `(B, h, w, C)`.
     """
     check_image_size(name, image_size)
+    entry = BACKBONES.get(name)
     preset_dir = isinstance(weights, (str, os.PathLike)) and _is_preset_dir(weights)
     if preset_dir:
         model = _from_preset_dir(name, str(weights), image_size)
-    elif name == "mobilenet_v3_small":
-        try:
-            model = keras.applications.MobileNetV3Small(
-                input_shape=(image_size, image_size, 3),
-                include_top=False,
-                weights="imagenet" if weights == "imagenet" else None,
-                include_preprocessing=True,
-            )
-        except Exception as e:  # network failure surfaces as many types
-            if weights == "imagenet":
-                raise _imagenet_error(name, e) from e
-            raise
     elif weights == "imagenet":
-        import keras_hub
-
         try:
-            model = keras_hub.models.Backbone.from_preset(
-                BACKBONES[name]["preset"], image_shape=(image_size, image_size, 3)
-            )
-        except Exception as e:
+            if entry.preset is not None:
+                model = _keras_hub_preset(entry.preset, image_size)
+            else:
+                model = entry.build(image_size, "imagenet")
+        except Exception as e:  # network failure surfaces as many types
             raise _imagenet_error(name, e) from e
-    elif name in ("resnet18", "resnet50"):
-        model = _resnet(int(name[6:]), image_size)
     else:
-        model = _vit_b16(image_size)
-
-    if name == "vit_b16" and len(model.output_shape) == 3:
-        model = tokens_to_grid(model, image_size)
+        model = entry.build(image_size, None)
+    if entry.to_feature_map is not None:
+        model = entry.to_feature_map(model, image_size)
     if weights is not None and weights != "imagenet" and not preset_dir:
         load_weights_file(model, weights)
     return model
@@ -235,3 +313,12 @@ def check_custom_backbone(model):
             "needs a single image input `(batch, H, W, 3)`."
         )
     return model
+
+
+register_backbone("resnet50", _resnet(50), 32, "imagenet", "resnet_50_imagenet")
+register_backbone("resnet18", _resnet(18), 32, "imagenet", "resnet_18_imagenet")
+register_backbone("mobilenet_v3_small", _mobilenet_v3_small, 32, "none")
+register_backbone(
+    "vit_b16", _vit_b16, 32, "symmetric", "vit_base_patch16_224_imagenet",
+    check_size=_vit_size, to_feature_map=_vit_grid,
+)

@@ -204,3 +204,170 @@ class dataset_errors_as_value_errors:
                 detail = text[text.index(mark):][:200].splitlines()[0]
                 raise ValueError(f"{message} (the check said: {detail})") from exc
         return False
+
+
+def is_array(x):
+    """A NumPy array or a backend tensor (not a dataset, generator or dict)."""
+    return isinstance(x, np.ndarray) or (
+        hasattr(x, "shape") and hasattr(x, "dtype") and not is_tf_dataset(x)
+    )
+
+
+def _numpy(x):
+    from keras import ops
+
+    return ops.convert_to_numpy(x)
+
+
+def check_image_shape(shape, image_size):
+    """Raises a `ValueError` unless `shape` is `(B, image_size, image_size, 1 or 3)`.
+
+    `image_size=None` (a model not yet built) checks rank and channels only.
+    """
+    shape = tuple(shape)
+    if len(shape) != 4:
+        raise ValueError(
+            f"CSDNet expects images of rank 4 `(batch, height, width, channels)`, "
+            f"got shape {shape}. Add a batch axis (e.g. `x[None]`) for one image."
+        )
+    if shape[-1] not in (1, 3):
+        raise ValueError(
+            f"CSDNet expects 1 (grey) or 3 (RGB) channels last, got shape {shape}. "
+            "Drop the alpha channel (`x[..., :3]`) or use channels-last layout."
+        )
+    if image_size is None:
+        return
+    expected = (image_size, image_size)
+    if shape[1:3] != expected and None not in shape[1:3]:
+        rebuild = (
+            f", or build and train the model with `image_size={shape[1]}` for images of "
+            "that size" if shape[1] == shape[2] else ""
+        )
+        raise ValueError(
+            f"CSDNet was built for {expected} images (`image_size={image_size}`), got "
+            f"shape {shape}. Resize the images to {image_size} x {image_size} (e.g. "
+            "`keras_csdnet.data.load_image(path, image_size)` for a file, or "
+            f"`keras.layers.Resizing` in your input pipeline){rebuild}."
+        )
+
+
+def checked_inputs(x, y, kwargs, num_classes):
+    """Checks `fit`/`evaluate`/`predict` inputs where they can be checked.
+
+    Arrays are checked at once; a `tf.data.Dataset` (also as
+    `validation_data`) gets per-batch checks. Returns `(x, y, kwargs)` with
+    the datasets wrapped.
+    """
+    if is_tf_dataset(x):
+        x = checked_dataset(x, num_classes)
+    elif is_array(x):
+        check_images(_numpy(x), "x")
+    if y is not None and is_array(y):
+        check_labels(_numpy(y), num_classes, "y")
+    vd = kwargs.get("validation_data")
+    if is_tf_dataset(vd):
+        kwargs = dict(kwargs, validation_data=checked_dataset(vd, num_classes, "validation_data"))
+    elif isinstance(vd, (tuple, list)) and len(vd) >= 2:
+        if is_array(vd[0]):
+            check_images(_numpy(vd[0]), "validation_data[0]")
+        if is_array(vd[1]):
+            check_labels(_numpy(vd[1]), num_classes, "validation_data[1]")
+    return x, y, kwargs
+
+
+# ------------------------------------------------ what the data tells a model
+_NEEDS_NUM_CLASSES = (
+    "Pass `num_classes=` (or `class_names=`) to CSDNet, or fit on NumPy arrays or "
+    "a finite tf.data.Dataset of `(images, labels)`, whose labels give it."
+)
+
+
+def _first_batch(x):
+    """The first element of a dataset or `keras.utils.PyDataset`, or None."""
+    if is_tf_dataset(x):
+        for batch in x.take(1):
+            return batch
+        return None
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end"):
+        return x[0] if len(x) else None  # a PyDataset
+    return None
+
+
+def infer_image_size(x):
+    """The square image side of `x` (arrays, tf.data, PyDataset), or None."""
+    if is_array(x):
+        shape = tuple(x.shape)
+    elif is_tf_dataset(x):
+        spec = x.element_spec
+        spec = spec[0] if isinstance(spec, tuple) else spec
+        shape = tuple(spec.shape) if hasattr(spec, "shape") else ()
+        if len(shape) == 4 and None in shape[1:3]:
+            batch = _first_batch(x)
+            first = batch[0] if isinstance(batch, tuple) else batch
+            shape = tuple(first.shape) if first is not None else shape
+    else:
+        batch = _first_batch(x)
+        if batch is None:
+            return None
+        first = batch[0] if isinstance(batch, tuple) else batch
+        shape = tuple(first.shape)
+    if len(shape) != 4 or None in shape[1:3]:
+        return None
+    if shape[1] != shape[2]:
+        raise ValueError(
+            f"CSDNet takes square images; the data has shape {shape}. Resize or crop the "
+            "images to a square (`keras_csdnet.data.load_image(path, image_size)` does)."
+        )
+    return int(shape[1])
+
+
+def infer_num_classes(x, y=None):
+    """`(num_classes, class_names)` the training data implies.
+
+    Taken from the `class_names` a dataset carries (`load_image_folder`,
+    `synthetic_cultivars`), else from the labels' maximum + 1 over one pass
+    (NumPy labels, a finite tf.data.Dataset, a `PyDataset`). Raises a
+    `ValueError` saying what to pass when it cannot be known.
+    """
+    names = getattr(x, "class_names", None)
+    if names:
+        return len(names), list(names)
+    if y is not None and is_array(y):
+        labels = _numpy(y)
+    elif is_tf_dataset(x):
+        import tensorflow as tf
+
+        if int(x.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
+            raise ValueError("The dataset repeats forever, so its labels cannot be counted. "
+                             + _NEEDS_NUM_CLASSES)
+        spec = x.element_spec
+        if not (isinstance(spec, tuple) and len(spec) >= 2):
+            raise ValueError("The dataset yields no labels. " + _NEEDS_NUM_CLASSES)
+        highest = x.map(lambda *b: tf.reduce_max(tf.cast(b[1], tf.int64))).reduce(
+            tf.constant(-1, tf.int64), tf.maximum
+        )
+        labels = np.array([int(highest)])
+    elif hasattr(x, "__getitem__") and hasattr(x, "__len__") and hasattr(x, "on_epoch_end"):
+        batches = [x[i] for i in range(len(x))]
+        if not batches or not all(isinstance(b, tuple) and len(b) >= 2 for b in batches):
+            raise ValueError("The PyDataset yields no labels. " + _NEEDS_NUM_CLASSES)
+        labels = np.concatenate([np.ravel(_numpy(b[1])) for b in batches])
+    else:
+        raise ValueError(
+            f"CSDNet cannot count the classes of a {type(x).__name__} input before "
+            "training. " + _NEEDS_NUM_CLASSES
+        )
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        _check_label_shape(labels.shape, None, "y")
+    if labels.size == 0:
+        raise ValueError("The training data has no labels. " + _NEEDS_NUM_CLASSES)
+    if not np.isfinite(labels.astype("float64")).all() or labels.min() < 0:
+        raise ValueError("Labels must be integer class ids >= 0. " + _NEEDS_NUM_CLASSES)
+    num_classes = int(labels.max()) + 1
+    if num_classes < 2:
+        raise ValueError(
+            f"The training labels are all 0, so they give {num_classes} class; a "
+            "classifier needs at least 2. " + _NEEDS_NUM_CLASSES
+        )
+    return num_classes, None

@@ -2,6 +2,7 @@
 
 import os
 import warnings
+from typing import Callable
 from typing import NamedTuple
 
 from keras_csdnet.data.images import find_unreadable
@@ -9,9 +10,35 @@ from keras_csdnet.data.images import is_image_file
 from keras_csdnet.data.pipeline import make_dataset
 from keras_csdnet.data.sampler import carve_validation
 from keras_csdnet.data.sampler import few_shot_split
+from keras_csdnet.utils.registry import Registry
 
-LAYOUTS = ("auto", "classes", "splits", "ufg")
 ON_ERROR = ("raise", "skip")
+
+
+class FolderLayout(NamedTuple):
+    """One registered folder layout.
+
+    Fields:
+        detect: `detect(path) -> bool`, whether the folder at `path` has this
+            layout (tried in registration order by `layout="auto"`).
+        entries: `entries(path, classes, drop_small_classes, num_classes)`
+            returning `(train, val, test, class_names)`, each split a list of
+            `(image path, label)` or None (val: carve it from train; test:
+            split one pool into train/val/test with `shots`).
+        description: the layout in one line, for messages.
+    """
+
+    detect: Callable
+    entries: Callable
+    description: str
+
+
+FOLDER_LAYOUTS = Registry("folder layout", "layout")
+
+
+def register_layout(name, detect, entries, description):
+    """Registers `load_image_folder(layout=name)`; see `FolderLayout`."""
+    FOLDER_LAYOUTS.register(name, FolderLayout(detect, entries, description))
 
 
 class ImageFolderSplits(NamedTuple):
@@ -24,11 +51,10 @@ class ImageFolderSplits(NamedTuple):
 
 
 def detect_layout(path):
-    """Returns `"ufg"`, `"splits"` or `"classes"` for the folder at `path`."""
-    if os.path.isfile(os.path.join(path, "anno", "train.txt")):
-        return "ufg"
-    if os.path.isdir(os.path.join(path, "train")) and os.path.isdir(os.path.join(path, "test")):
-        return "splits"
+    """The first registered layout whose `detect` accepts `path` (`"classes"` last)."""
+    for name, layout in FOLDER_LAYOUTS.items():
+        if layout.detect(path):
+            return name
     return "classes"
 
 
@@ -200,7 +226,8 @@ def load_image_folder(
 
     Args:
         path: dataset root folder.
-        layout: `"auto"`, `"classes"`, `"splits"` or `"ufg"`.
+        layout: `"auto"` or a name in `FOLDER_LAYOUTS` (`"classes"`,
+            `"splits"`, `"ufg"`; `register_layout` adds one).
         image_size: int, output image side.
         shots: int or None, training images per class (required for the
             `"classes"` layout).
@@ -238,44 +265,24 @@ def load_image_folder(
     path = os.fspath(path)
     if not os.path.isdir(path):
         raise ValueError(f"`path={path!r}` is not a folder. Pass the dataset's root folder.")
-    if layout not in LAYOUTS:
-        raise ValueError(f"Unknown `layout={layout!r}`; use one of {LAYOUTS}.")
+    if layout != "auto" and layout not in FOLDER_LAYOUTS:
+        raise ValueError(
+            f"Unknown `layout={layout!r}`; use one of {['auto'] + FOLDER_LAYOUTS.names()}."
+        )
     if on_error not in ON_ERROR:
         raise ValueError(f"Unknown `on_error={on_error!r}`; use one of {ON_ERROR}.")
     if layout == "auto":
         layout = detect_layout(path)
-
-    if layout == "ufg":
-        if classes is not None:
-            raise ValueError("`classes=` selects class folders; the UFG layout has none.")
-        train, val, test, names = ufg_entries(path, num_classes)
-    elif layout == "splits":
-        for split in ("train", "test"):
-            if not os.path.isdir(os.path.join(path, split)):
-                raise ValueError(
-                    f"Layout 'splits' needs {os.path.join(path, split)!r}: "
-                    "root/{train,val,test}/<class>/<image>."
-                )
-        train, names = _class_folders(
-            os.path.join(path, "train"), None, drop_small_classes, keep=classes)
-        test, _ = _class_folders(
-            os.path.join(path, "test"), names, True, "test class folder",
-            keep=names if classes is not None else None)
-        val = None
-        if os.path.isdir(os.path.join(path, "val")):
-            val, _ = _class_folders(
-                os.path.join(path, "val"), names, True, "val class folder",
-                keep=names if classes is not None else None)
-    else:
-        train, names = _class_folders(path, None, drop_small_classes, keep=classes)
-        val, test = None, None
+    train, val, test, names = FOLDER_LAYOUTS.get(layout).entries(
+        path, classes, drop_small_classes, num_classes
+    )
 
     everything = train + (val or []) + (test or [])
     if not everything:
         raise ValueError(
             f"No image files found under {path!r} (layout {layout!r}). Expected "
-            "root/<class>/<image>, root/{train,val,test}/<class>/<image> or the UFG "
-            "layout root/images + root/anno/{train,test}.txt."
+            + "; or ".join(entry.description for _, entry in FOLDER_LAYOUTS.items())
+            + "."
         )
     _need_two_classes(names, path)
     ok = set(p for p, _ in _skip_unreadable(everything, on_error))
@@ -283,10 +290,10 @@ def load_image_folder(
     val = [e for e in val if e[0] in ok] if val is not None else None
     test = [e for e in test if e[0] in ok] if test is not None else None
 
-    if layout == "classes":
+    if test is None:  # one pool per class: split it
         if shots is None:
             raise ValueError(
-                "`shots` is required for the 'classes' layout (one pool of images per "
+                f"`shots` is required for the {layout!r} layout (one pool of images per "
                 "class): pass e.g. `shots=3, val_shots=1`; the rest is the test set."
             )
         paths, labels = zip(*train) if train else ((), ())
@@ -318,3 +325,51 @@ def load_image_folder(
         list(names),
     )
 
+
+
+def _ufg_entries(path, classes, drop_small_classes, num_classes):
+    if classes is not None:
+        raise ValueError("`classes=` selects class folders; the UFG layout has none.")
+    return ufg_entries(path, num_classes)
+
+
+def _splits_entries(path, classes, drop_small_classes, num_classes):
+    for split in ("train", "test"):
+        if not os.path.isdir(os.path.join(path, split)):
+            raise ValueError(
+                f"Layout 'splits' needs {os.path.join(path, split)!r}: "
+                "root/{train,val,test}/<class>/<image>."
+            )
+    keep = classes
+    train, names = _class_folders(os.path.join(path, "train"), None, drop_small_classes, keep=keep)
+    others = names if classes is not None else None
+    test, _ = _class_folders(
+        os.path.join(path, "test"), names, True, "test class folder", keep=others)
+    val = None
+    if os.path.isdir(os.path.join(path, "val")):
+        val, _ = _class_folders(
+            os.path.join(path, "val"), names, True, "val class folder", keep=others)
+    return train, val, test, names
+
+
+def _classes_entries(path, classes, drop_small_classes, num_classes):
+    train, names = _class_folders(path, None, drop_small_classes, keep=classes)
+    return train, None, None, names
+
+
+register_layout(
+    "ufg",
+    lambda path: os.path.isfile(os.path.join(path, "anno", "train.txt")),
+    _ufg_entries,
+    "the UFG layout root/images + root/anno/{train,test}.txt",
+)
+register_layout(
+    "splits",
+    lambda path: os.path.isdir(os.path.join(path, "train"))
+    and os.path.isdir(os.path.join(path, "test")),
+    _splits_entries,
+    "root/{train,val,test}/<class>/<image>",
+)
+register_layout(
+    "classes", lambda path: False, _classes_entries, "root/<class>/<image>"
+)

@@ -1,12 +1,40 @@
 """DiscrepancyView: the SSDP mask and the augmented image it generates."""
 
+from typing import Callable
+from typing import NamedTuple
+
 import keras
 from keras import ops
 
 from keras_csdnet.layers.crop import crop_and_resize
+from keras_csdnet.utils.registry import Registry
+from keras_csdnet.utils.warnings import warn_user
 
-MASK_MODES = ("crop", "keep", "erase")
 MASK_FILLS = ("zeros", "border")
+
+
+class MaskMode(NamedTuple):
+    """One registered way of turning the discrepancy mask into a view.
+
+    Fields:
+        make_view: `make_view(layer, images, norm, theta, mask) -> view`, with
+            raw `images (B, H, W, C)`, the min-max normalised pattern `norm`
+            and binary `mask` `(B, h, w, 1)`, thresholds `theta (B, 1, 1, 1)`.
+        single_cell_view: what the view becomes when the pattern map has a
+            single cell (min-max normalisation gives 0 everywhere, so no cell
+            reaches the threshold), for the warning.
+    """
+
+    make_view: Callable
+    single_cell_view: str
+
+
+MASK_MODES = Registry("mask mode", "mask_mode")
+
+
+def register_mask_mode(name, make_view, single_cell_view):
+    """Registers `DiscrepancyView(mask_mode=name)`; see `MaskMode`."""
+    MASK_MODES.register(name, MaskMode(make_view, single_cell_view))
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
@@ -29,7 +57,11 @@ class DiscrepancyView(keras.layers.Layer):
     Args:
         threshold_low: float in `[0, 1]`, lower bound of `theta`. Default 0.4.
         threshold_high: float in `[threshold_low, 1]`. Default 0.6.
-        mask_mode: `"crop"` (default), `"keep"` or `"erase"`.
+        mask_mode: a name in `MASK_MODES`: `"erase"` (default, `I * (1 - M)`:
+            hide the most discriminative region so the network must use the
+            others; it won the validation sweep on the 38 oaks,
+            docs/accuracy_study.md), `"crop"` (the paper's zoom on the mask's
+            bounding box) or `"keep"` (`I * M`).
         mask_fill: `"zeros"` (default) or `"border"`: the value of the hidden
             pixels in `"keep"` and `"erase"` modes (ignored by `"crop"`).
         seed: int or None, seed of the layer's `keras.random.SeedGenerator`.
@@ -56,7 +88,7 @@ class DiscrepancyView(keras.layers.Layer):
         self,
         threshold_low=0.4,
         threshold_high=0.6,
-        mask_mode="crop",
+        mask_mode="erase",
         seed=None,
         mask_fill="zeros",
         **kwargs,
@@ -89,20 +121,38 @@ class DiscrepancyView(keras.layers.Layer):
         )
         return norm, theta, ops.cast(ops.greater_equal(norm, theta), "float32")
 
+    needs_pattern = True  # the model passes SSDP's pattern map to `call`
+
     def call(self, images, pattern):
         images = ops.cast(images, "float32")
         norm, theta, mask = self.masks(pattern)
-        if self.mask_mode == "crop":
-            return crop_and_resize(images, mask_boxes(mask))
-        full = ops.image.resize(
-            norm, (images.shape[1], images.shape[2]), interpolation="bilinear"
-        )
-        full = ops.cast(ops.greater_equal(full, theta), "float32")
-        hidden = full if self.mask_mode == "erase" else 1.0 - full
-        view = images * (1.0 - hidden)
+        return MASK_MODES.get(self.mask_mode).make_view(self, images, norm, theta, mask)
+
+    def fill(self, images, view, hidden):
+        """`view` with the `hidden` (1) pixels set to the `mask_fill` value."""
         if self.mask_fill == "border":
-            view = view + border_mean(images) * hidden
+            return view + border_mean(images) * hidden
         return view
+
+    def check_pattern_shape(self, pattern_shape, image_size=None):
+        """Warns when a `pattern_shape` `(B, h, w, ...)` map makes this view degenerate.
+
+        Min-max normalising a `1 x 1` map gives 0 everywhere, so no cell
+        reaches the threshold. Training still runs, but the second view
+        carries no discrepancy (e.g. ResNet at `image_size=32`).
+        """
+        height, width = pattern_shape[1], pattern_shape[2]
+        if height is None or width is None or height * width > 1:
+            return
+        at = f" at `image_size={image_size}`" if image_size else ""
+        larger = f" (at least {2 * image_size} here, for a 2 x 2 map" if image_size else " ("
+        warn_user(
+            f"SSDP's pattern map is {height} x {width}{at} with this backbone, so its "
+            f"discrepancy view (`mask_mode={self.mask_mode!r}`) is "
+            f"{MASK_MODES.get(self.mask_mode).single_cell_view}. Use a larger "
+            f"`image_size`{larger}; the paper's 448 px gives ResNet 14 x 14) or a random-crop "
+            "view (`view=\"random\"`, or `ssdp=False`)."
+        )
 
     def compute_output_shape(self, images_shape, pattern_shape=None):
         return tuple(images_shape)
@@ -136,8 +186,7 @@ def border_mean(images):
 def check_view_args(threshold_low, threshold_high, mask_mode, mask_fill):
     """Raises a ValueError naming the bad argument of a `DiscrepancyView`."""
     check_thresholds(threshold_low, threshold_high)
-    if mask_mode not in MASK_MODES:
-        raise ValueError(f"Unknown `mask_mode={mask_mode!r}`; use one of {MASK_MODES}.")
+    MASK_MODES.get(mask_mode)
     if mask_fill not in MASK_FILLS:
         raise ValueError(f"Unknown `mask_fill={mask_fill!r}`; use one of {MASK_FILLS}.")
 
@@ -171,3 +220,29 @@ def mask_boxes(mask):
     empty = ops.equal(ops.max(rows, axis=1, keepdims=True), 0.0)
     full = ops.convert_to_tensor([0.0, 0.0, 1.0, 1.0], "float32")
     return ops.where(empty, full, boxes)
+
+
+def _full_mask(images, norm, theta):
+    """The mask at image resolution: the pattern upsampled, then thresholded."""
+    full = ops.image.resize(norm, (images.shape[1], images.shape[2]), interpolation="bilinear")
+    return ops.cast(ops.greater_equal(full, theta), "float32")
+
+
+def _crop(layer, images, norm, theta, mask):
+    return crop_and_resize(images, mask_boxes(mask))
+
+
+def _erase(layer, images, norm, theta, mask):
+    hidden = _full_mask(images, norm, theta)
+    return layer.fill(images, images * (1.0 - hidden), hidden)
+
+
+def _keep(layer, images, norm, theta, mask):
+    kept = _full_mask(images, norm, theta)
+    return layer.fill(images, images * kept, 1.0 - kept)
+
+
+_UNCHANGED = "the input image unchanged: DDL and SSDT would compare an image with itself"
+register_mask_mode("crop", _crop, _UNCHANGED)
+register_mask_mode("keep", _keep, "blank: DDL and SSDT would learn from an empty image")
+register_mask_mode("erase", _erase, _UNCHANGED)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_csdnet.utils.checks import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
 class MemoryQueue(keras.layers.Layer):
@@ -41,12 +43,8 @@ class MemoryQueue(keras.layers.Layer):
     def __init__(self, queue_size, feature_dim, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(f"`queue_size` must be an int >= 1, got {queue_size!r}.")
-        if not isinstance(feature_dim, int) or feature_dim < 1:
-            raise ValueError(f"`feature_dim` must be an int >= 1, got {feature_dim!r}.")
-        self.queue_size = queue_size
-        self.feature_dim = feature_dim
+        self.queue_size = check_int("queue_size", queue_size)
+        self.feature_dim = check_int("feature_dim", feature_dim)
         self.build()
 
     def build(self, input_shape=None):

@@ -44,6 +44,11 @@ class RandomView(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="view_seed")
 
+    needs_pattern = False  # the model passes the images only
+
+    def check_pattern_shape(self, pattern_shape, image_size=None):
+        """A random crop does not depend on the pattern map: nothing to check."""
+
     def call(self, images):
         batch = ops.shape(images)[0]
         rand = keras.random.uniform((batch, 4), seed=self.seed_generator)

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_csdnet.utils.checks import check_int
+
 
 @functools.lru_cache(maxsize=32)
 def neighbour_index(height, width, kernel_size):
@@ -69,19 +71,10 @@ class SSDP(keras.layers.Layer):
 
     def __init__(self, kernel_size=5, encoder_kernel_size=3, kernel_channels=64, **kwargs):
         super().__init__(**kwargs)
-        for arg, value in (
-            ("kernel_size", kernel_size),
-            ("encoder_kernel_size", encoder_kernel_size),
-        ):
-            if not isinstance(value, int) or value < 1 or value % 2 == 0:
-                raise ValueError(f"`{arg}` must be an odd int >= 1, got {value!r}.")
-        if not isinstance(kernel_channels, int) or kernel_channels < 1:
-            raise ValueError(
-                f"`kernel_channels` must be an int >= 1, got {kernel_channels!r}."
-            )
-        self.kernel_size = kernel_size
-        self.encoder_kernel_size = encoder_kernel_size
-        self.kernel_channels = kernel_channels
+        self.kernel_size = check_int("kernel_size", kernel_size, odd=True)
+        self.encoder_kernel_size = check_int("encoder_kernel_size", encoder_kernel_size, odd=True)
+        self.kernel_channels = check_int("kernel_channels", kernel_channels)
+        kernel_size, kernel_channels = self.kernel_size, self.kernel_channels
         self.compress = keras.layers.Conv2D(
             kernel_channels, 1, dtype=self.dtype_policy, name="compress"
         )

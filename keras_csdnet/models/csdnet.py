@@ -1,97 +1,119 @@
 """CSDNet: contrastive self-distillation for ultra-fine-grained classification."""
 
-import numbers
-import warnings
+import inspect
 
 import keras
-import numpy as np
 from keras import ops
 
 from keras_csdnet import backbones as backbones_lib
 from keras_csdnet import input_checks
 from keras_csdnet import losses as losses_lib
+from keras_csdnet import views as views_lib
 from keras_csdnet.callbacks.non_finite_loss_guard import NonFiniteLossGuard
-from keras_csdnet.layers.discrepancy_view import DiscrepancyView
-from keras_csdnet.layers.discrepancy_view import check_view_args
-from keras_csdnet.layers.memory_queue import MemoryQueue
+from keras_csdnet.layers.ddl import DDL
 from keras_csdnet.layers.pixel_normalization import PixelNormalization
-from keras_csdnet.layers.random_view import RandomView
 from keras_csdnet.layers.ssdp import SSDP
+from keras_csdnet.layers.ssdt import SSDT
+from keras_csdnet.utils.checks import as_int
+from keras_csdnet.utils.checks import check_int
+from keras_csdnet.utils.checks import check_number
 
 LOSS_COMPONENTS = ("cls_loss", "qc_loss", "ssdt_loss")
+
+# The components and the constructor arguments that configure each. A
+# component's settings are its layer's constructor arguments, read from its
+# signature, so a new knob on a layer is one edit in that layer.
+_COMPONENTS = {"ssdp": (SSDP,), "view": tuple(views_lib.VIEWS.items()), "ddl": (DDL,),
+               "ssdt": (SSDT,)}
+_NOT_SETTINGS = ("self", "seed", "kwargs", "name", "dtype")
+
+
+def _settings_of(layer_class):
+    params = inspect.signature(layer_class.__init__).parameters
+    return [p for p in params if p not in _NOT_SETTINGS]
+
+
+def _shortcuts():
+    """`{setting name: (component, layer class)}` for every component setting."""
+    table = {}
+    for component, classes in _COMPONENTS.items():
+        for entry in classes:
+            layer_class = entry[1] if isinstance(entry, tuple) else entry
+            for setting in _settings_of(layer_class):
+                table[setting] = (component, layer_class)
+    return table
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
 class CSDNet(keras.Model):
     """CSDNet classifier: a backbone trained with SSDP, DDL and SSDT.
 
-    Training runs the raw image and an augmented view through the same
-    backbone and minimises `L = L_cls + alpha * L_qc + beta * L_ssdt`
-    (see `keras_csdnet.losses`). Inference (`model(x)`, `predict`,
-    `evaluate`, export) runs the raw image only: normalisation -> backbone ->
-    SSDP enhancement -> global average pooling -> linear head -> logits.
-    With `ssdp=ddl=ssdt=False` the model is plain fine-tuning of the same
-    backbone and head, the baseline of every comparison.
+    Training runs the raw image and a second view through the same backbone
+    and minimises `L = L_cls + alpha * L_qc + beta * L_ssdt`. Inference
+    (`model(x)`, `predict`, `evaluate`, export) runs the raw image only:
+    normalisation -> backbone -> SSDP enhancement -> global average pooling
+    -> linear head -> logits. With `ssdp=ddl=ssdt=False` the model is plain
+    fine-tuning of the same backbone and head, the baseline of every
+    comparison.
+
+    The model takes its parts as configured layers, each of which declares,
+    defaults and validates its own settings: `SSDP` (the pattern map and
+    enhancement), a view (`DiscrepancyView`, the SSDP-guided second view, or
+    `RandomView`, a random crop), `DDL` (projection, memory queue, `alpha`,
+    `margin`) and `SSDT` (`temperature`, direction, `beta`). `True` picks a
+    part with its defaults, `False` switches it off. Any setting of a part
+    may also be given here by name, e.g. `CSDNet(mask_mode="crop",
+    queue_size=64)` is `CSDNet(view=DiscrepancyView(mask_mode="crop"),
+    ddl=DDL(queue_size=64))`.
+
+    `num_classes` and `image_size` may be left out: the first `fit` takes
+    them from the data (a dataset's `class_names`, else the labels' maximum
+    + 1; the images' side), `predict`, `evaluate` and `build` from their
+    input shape. Both are then in `get_config`, so saved models are complete.
 
     The model is compiled at construction (AdamW, `learning_rate`,
     `weight_decay`, accuracy metric), so `model.fit(ds)` works at once; call
     `compile()` again to change the optimizer or metrics (the loss is always
-    CSDNet's). The logs hold `loss`, `cls_loss`, `qc_loss`, `ssdt_loss` and the
-    compiled metrics.
+    CSDNet's). The logs hold `loss`, `cls_loss`, `qc_loss`, `ssdt_loss` and
+    the compiled metrics.
 
     Args:
         backbone: a name in `keras_csdnet.backbones.known_backbones()`
             (`"resnet50"` default, `"resnet18"`, `"mobilenet_v3_small"`,
             `"vit_b16"`) or a `keras.Model` mapping normalised images
             `(B, image_size, image_size, 3)` to a feature map `(B, h, w, C)`.
-        num_classes: int >= 2, number of classes `K`.
-        image_size: int, input height and width. Default 224.
+        num_classes: int >= 2, number of classes `K`, or None (from the
+            training data, or `len(class_names)`).
+        image_size: int, input height and width, or None (from the data, or
+            a custom backbone's input shape).
         weights: backbone weights for a named backbone: `None` (random),
             `"imagenet"` (needs network), a local `.weights.h5` file or a local
             keras-hub preset directory.
         normalization: pixel normalisation inside the model, `"imagenet"`,
             `"symmetric"` or `"none"`; `None` picks the named backbone's own
             (`"imagenet"` for a custom backbone).
-        ssdp: bool, use SSDP (enhancement + discrepancy-guided view).
-        ddl: bool, use DDL (memory queue + margin contrastive loss).
-        ssdt: bool, use SSDT (self-distillation between the views).
-        alpha: float >= 0, weight of `L_qc`. Default 1.0.
-        beta: float >= 0, weight of `L_ssdt`. Default 1.0.
-        temperature: float > 0, SSDT temperature `tau`. Default 4.0.
-        margin: float in `[-1, 1]`, DDL margin `xi`. Default 0.4.
-        queue_size: int >= 1, DDL queue length `iota`. Default 1024.
-        embedding_dim: int >= 1, DDL embedding size. Default 256.
-        kernel_size: odd int, SSDP reassembly kernel side `k`. Default 5.
-        encoder_kernel_size: odd int, SSDP kernel-encoder conv side. Default 3.
-        kernel_channels: int, SSDP 1x1 compression channels. Default 64.
-        threshold_low: float in `[0, 1]`, lower bound of the mask threshold.
-            Default 0.4.
-        threshold_high: float in `[threshold_low, 1]`. Default 0.6.
-        mask_mode: how the discrepancy mask `M` makes the augmented view:
-            `"erase"` (default, `I * (1 - M)`: hide the most discriminative
-            region so the network must use the others), `"crop"` (the
-            paper's zoom on the mask's bounding box) or `"keep"` (`I * M`).
-            `"erase"` is the default because it won the validation sweep on
-            the 38 oaks by a wide margin (`benchmarks/README.md`).
-        mask_fill: `"zeros"` (default, the paper's product: hidden pixels
-            black) or `"border"` (hidden pixels take each image's border
-            colour, its background): the value of the pixels `"erase"` and
-            `"keep"` hide. Zeros paint an ink-coloured block on dark-on-light
-            images such as characters or scans on white paper; on the katakana
-            validation split `"border"` was no better (`benchmarks/README.md`).
-        distill_direction: `"aug_to_raw"` (default), `"raw_to_aug"` or
-            `"symmetric"`.
+        ssdp: bool or an `SSDP` layer: the pattern map and feature
+            enhancement (default on).
+        view: the second view for DDL and SSDT: a name in
+            `keras_csdnet.views.VIEWS` (`"discrepancy"`, the SSDP-guided
+            `DiscrepancyView`; `"random"`, a `RandomView` crop) or a view
+            layer. `None` (default): `"discrepancy"` with SSDP, `"random"`
+            without.
+        ddl: bool or a `DDL` layer: the memory-queue contrastive term.
+        ssdt: bool or an `SSDT` layer: self-distillation between the views.
         label_smoothing: float in `[0, 1)` for `L_cls`. Default 0.
         learning_rate: float > 0, AdamW learning rate of the default
             compile. Default 3e-4 (best of 3e-4 / 1e-3 / 3e-3 on validation,
-            for the baseline and CSDNet alike, from scratch and fine-tuning).
+            for the baseline and CSDNet alike: docs/accuracy_study.md).
         weight_decay: float >= 0, AdamW weight decay of the default compile.
             Default 1e-4.
-        seed: int or None, seed of every random op (the views' mask
-            thresholds and crops).
+        seed: int or None, seed of a view built here (its mask thresholds
+            and crops).
         class_names: optional list of `num_classes` strings, kept with the
             model (and in `.keras` files).
-        **kwargs: base `keras.Model` arguments (`name`, ...).
+        **kwargs: settings of the parts by name (see above: `kernel_size`,
+            `mask_mode`, `queue_size`, `alpha`, `temperature`, `beta`, ...),
+            and base `keras.Model` arguments (`name`, ...).
 
     Shapes:
         Input: images `(B, image_size, image_size, 3)` or `(..., 1)`, raw pixel
@@ -109,11 +131,12 @@ class CSDNet(keras.Model):
     Examples:
     ```python
     import keras_csdnet
+    from keras_csdnet.layers import DDL, DiscrepancyView
     train, test = keras_csdnet.data.synthetic_cultivars(
         num_classes=4, image_size=64, train_per_class=2, test_per_class=1, seed=0)
     model = keras_csdnet.CSDNet(
-        backbone="resnet18", num_classes=4, image_size=64, queue_size=16)
-    model.fit(train, epochs=1, verbose=0)
+        backbone="resnet18", view=DiscrepancyView(mask_mode="crop"), ddl=DDL(queue_size=16))
+    model.fit(train, epochs=1, verbose=0)   # 4 classes and 64 px, from the data
     logits = model.predict(test, verbose=0)   # (4, 4)
     ```
     """
@@ -122,26 +145,13 @@ class CSDNet(keras.Model):
         self,
         backbone="resnet50",
         num_classes=None,
-        image_size=224,
+        image_size=None,
         weights=None,
         normalization=None,
         ssdp=True,
+        view=None,
         ddl=True,
         ssdt=True,
-        alpha=1.0,
-        beta=1.0,
-        temperature=4.0,
-        margin=0.4,
-        queue_size=1024,
-        embedding_dim=256,
-        kernel_size=5,
-        encoder_kernel_size=3,
-        kernel_channels=64,
-        threshold_low=0.4,
-        threshold_high=0.6,
-        mask_mode="erase",
-        mask_fill="zeros",
-        distill_direction="aug_to_raw",
         label_smoothing=0.0,
         learning_rate=3e-4,
         weight_decay=1e-4,
@@ -149,110 +159,173 @@ class CSDNet(keras.Model):
         class_names=None,
         **kwargs,
     ):
-        num_classes, image_size, queue_size, embedding_dim = map(
-            _as_int, (num_classes, image_size, queue_size, embedding_dim)
-        )
-        kernel_size, encoder_kernel_size, kernel_channels, seed = map(
-            _as_int, (kernel_size, encoder_kernel_size, kernel_channels, seed)
-        )
-        _check_args(locals())
+        shortcuts = _shortcuts()
+        settings = {k: kwargs.pop(k) for k in list(kwargs) if k in shortcuts}
+        seed = None if seed is None else check_int("seed", seed, low=0)
+        label_smoothing = check_number("label_smoothing", label_smoothing, 0, 1, high_open=True)
+        learning_rate = check_number("learning_rate", learning_rate, 0, low_open=True)
+        weight_decay = check_number("weight_decay", weight_decay, 0)
+        if normalization is not None and normalization not in backbones_lib.NORMALIZATIONS:
+            raise ValueError(
+                f"Unknown `normalization={normalization!r}`; use one of "
+                f"{backbones_lib.NORMALIZATIONS} or None (the backbone's own)."
+            )
+        class_names = list(class_names) if class_names is not None else None
+        num_classes = as_int(num_classes)
+        if num_classes is None and class_names is not None:
+            num_classes = len(class_names)
+        if num_classes is not None:
+            check_int("num_classes", num_classes, low=2)
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(
+                f"`class_names` has {len(class_names)} names but `num_classes="
+                f"{num_classes}`; give one name per class."
+            )
         if isinstance(backbone, str):
-            backbone_model = backbones_lib.build_backbone(backbone, image_size, weights)
-            default_norm = backbones_lib.BACKBONES[backbone]["normalization"]
+            backbones_lib.check_name(backbone)
+            if image_size is not None:
+                backbones_lib.check_image_size(backbone, check_int("image_size", image_size))
         else:
-            backbone_model = backbones_lib.check_custom_backbone(backbone)
-            default_norm = "imagenet"
-            expected = (image_size, image_size)
-            if tuple(backbone_model.input_shape[1:3]) not in (expected, (None, None)):
-                raise ValueError(
-                    f"The backbone takes {backbone_model.input_shape[1:3]} images but "
-                    f"`image_size={image_size}`. Pass the backbone's image size."
-                )
-        super().__init__(**kwargs)
+            backbone = backbones_lib.check_custom_backbone(backbone)
+            image_size = _custom_image_size(backbone, image_size)
+        if image_size is not None:
+            image_size = check_int("image_size", image_size)
 
+        parts = _make_parts(ssdp, view, ddl, ssdt, seed, settings, shortcuts)
+        super().__init__(**kwargs)
         self.backbone_name = backbone if isinstance(backbone, str) else None
         self.num_classes = num_classes
         self.image_size = image_size
         self.weights_source = weights
         self.normalization = normalization
-        self.ssdp = bool(ssdp)
-        self.ddl = bool(ddl)
-        self.ssdt = bool(ssdt)
-        self.alpha = float(alpha)
-        self.beta = float(beta)
-        self.temperature = float(temperature)
-        self.margin = float(margin)
-        self.queue_size = queue_size
-        self.embedding_dim = embedding_dim
-        self.kernel_size = kernel_size
-        self.encoder_kernel_size = encoder_kernel_size
-        self.kernel_channels = kernel_channels
-        self.threshold_low = float(threshold_low)
-        self.threshold_high = float(threshold_high)
-        self.mask_mode = mask_mode
-        self.mask_fill = mask_fill
-        self.distill_direction = distill_direction
-        self.label_smoothing = float(label_smoothing)
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
         self.seed = seed
-        self.class_names = list(class_names) if class_names is not None else None
-
-        # === Layers ===
-        self.pixel_normalization = PixelNormalization(
-            normalization or default_norm, name="pixel_normalization"
-        )
-        self.backbone = backbone_model
-        self.discrepancy_parser = (
-            SSDP(kernel_size, encoder_kernel_size, kernel_channels, name="ssdp")
-            if self.ssdp
-            else None
-        )
-        if self.ssdp:
-            self.view_generator = DiscrepancyView(
-                threshold_low,
-                threshold_high,
-                mask_mode,
-                seed=seed,
-                mask_fill=mask_fill,
-                name="view",
-            )
-        elif self.ddl or self.ssdt:
-            self.view_generator = RandomView(seed=seed, name="view")
-        else:
-            self.view_generator = None
-        self.pooling = keras.layers.GlobalAveragePooling2D(name="pool")
-        self.head = keras.layers.Dense(num_classes, name="head")
-        self.projection = (
-            keras.layers.Dense(embedding_dim, name="projection") if self.ddl else None
-        )
-        self.queue = (
-            MemoryQueue(queue_size, embedding_dim, name="memory_queue")
-            if self.ddl
-            else None
-        )
+        self.class_names = class_names
+        self.label_smoothing = label_smoothing
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.ssdp = parts["ssdp"] is not None
+        self.ddl = parts["ddl"] is not None
+        self.ssdt = parts["ssdt"] is not None
+        # The parts are tracked (become attributes) in `_make_layers`, in one
+        # fixed order, once the sizes are known: weight paths in `.keras` files
+        # follow the order in which layers are tracked.
+        self._parts = _Untracked(parts, backbone)
         self.cls_loss_tracker = keras.metrics.Mean(name="cls_loss")
         self.qc_loss_tracker = keras.metrics.Mean(name="qc_loss")
         self.ssdt_loss_tracker = keras.metrics.Mean(name="ssdt_loss")
-        self.build((None, image_size, image_size, 3))
         self.compile()
+        if num_classes is not None and image_size is not None:
+            self.build((None, image_size, image_size, 3))
 
-    # ------------------------------------------------------------------ build
+    # ------------------------------------------------------------------ parts
+    def __getattr__(self, name):
+        # A part's setting read on the model (`model.queue_size`, `model.mask_mode`):
+        # the part's own value, None when that part is off.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            pass
+        parts = self.__dict__.get("_parts")
+        table = _shortcuts()
+        if parts is None or name not in table:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        layer = parts.value[0][table[name][0]]
+        return getattr(layer, name, None)
+
+    def part(self, name):
+        """The configured part `"ssdp"`, `"view"`, `"ddl"` or `"ssdt"` (None if off)."""
+        return self._parts.value[0][name]
+
+    def _make_layers(self):
+        parts, backbone = self._parts.value
+        size = self.image_size
+        if isinstance(backbone, str):
+            backbone = backbones_lib.build_backbone(backbone, size, self.weights_source)
+        default_norm = (
+            backbones_lib.normalization_of(self.backbone_name)
+            if self.backbone_name is not None
+            else "imagenet"
+        )
+        # Attribute names and this order are those of the first release's
+        # `.keras` files (tests/fixtures): keep them.
+        self.pixel_normalization = PixelNormalization(
+            self.normalization or default_norm, name="pixel_normalization"
+        )
+        self.backbone = backbone
+        self.discrepancy_parser = parts["ssdp"]
+        self.view_generator = parts["view"]
+        self.pooling = keras.layers.GlobalAveragePooling2D(name="pool")
+        self.head = keras.layers.Dense(self.num_classes, name="head")
+        if parts["ddl"] is not None:
+            self.projection = parts["ddl"].projection
+            self.queue = parts["ddl"].queue
+        else:
+            self.projection = self.queue = None
+        self.queue_contrast = parts["ddl"]
+        self.self_distillation = parts["ssdt"]
+
     def build(self, input_shape=None):
         if self.built:
             return
+        if input_shape is not None:
+            input_checks.check_image_shape(input_shape, None)
+            if self.image_size is None:
+                self._set_image_size(input_shape[1], input_shape[2])
+        if self.image_size is None or self.num_classes is None:
+            missing = "image_size" if self.image_size is None else "num_classes"
+            raise ValueError(
+                f"CSDNet does not know its `{missing}` yet. Pass `{missing}=` to CSDNet, "
+                "or call `fit` first: it takes both from the training data."
+            )
+        self._make_layers()
         size = self.image_size
         self.pixel_normalization.build((None, size, size, 3))
         feature_shape = tuple(self.backbone.output_shape)
-        channels = feature_shape[-1]
         if self.discrepancy_parser is not None:
-            self.discrepancy_parser.build(feature_shape)
-            warn_if_single_cell(feature_shape, size, self.mask_mode)
+            if not self.discrepancy_parser.built:
+                self.discrepancy_parser.build(feature_shape)
+            if self.view_generator is not None and self.view_generator.needs_pattern:
+                self.view_generator.check_pattern_shape(feature_shape, size)
         self.pooling.build(feature_shape)
-        self.head.build((None, channels))
-        if self.projection is not None:
-            self.projection.build((None, channels))
+        pooled_shape = (None, feature_shape[-1])
+        self.head.build(pooled_shape)
+        if self.queue_contrast is not None and not self.queue_contrast.built:
+            self.queue_contrast.build(pooled_shape)
         self.built = True
+        if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
+            # Optimizer slots exist from the start, so a `.keras` file saved
+            # before training reloads without a variable-count mismatch.
+            self.optimizer.build(self.trainable_variables)
+
+    def _set_image_size(self, height, width):
+        if height is None or width is None:
+            return
+        if height != width:
+            raise ValueError(
+                f"CSDNet takes square images, got {height} x {width}. Resize or crop them "
+                "to a square (`keras_csdnet.data.load_image(path, image_size)` does)."
+            )
+        if self.backbone_name is not None:
+            backbones_lib.check_image_size(self.backbone_name, int(height))
+        self.image_size = int(height)
+
+    def _build_from_data(self, x, y=None, training=False):
+        """Takes `image_size` and (in `fit`) `num_classes` from the data, then builds."""
+        if self.built:
+            return
+        if self.image_size is None:
+            size = input_checks.infer_image_size(x)
+            if size is None:
+                raise ValueError(
+                    "CSDNet cannot read the image size from this input. Pass "
+                    "`image_size=` to CSDNet."
+                )
+            self._set_image_size(size, size)
+        if self.num_classes is None and training:
+            self.num_classes, names = input_checks.infer_num_classes(x, y)
+            if self.class_names is None and names is not None:
+                self.class_names = names
+        self.build((None, self.image_size, self.image_size, 3))
 
     def compile(self, optimizer=None, loss=None, metrics=None, **kwargs):
         """Compiles with CSDNet's loss; defaults: AdamW and accuracy.
@@ -262,8 +335,8 @@ class CSDNet(keras.Model):
         if loss is not None:
             raise ValueError(
                 "CSDNet computes its own loss (L_cls + alpha * L_qc + beta * L_ssdt); "
-                "do not pass `loss=` to compile(). Set `alpha`, `beta`, "
-                "`label_smoothing` on the model instead."
+                "do not pass `loss=` to compile(). Set `alpha` on the DDL part, `beta` "
+                "on the SSDT part and `label_smoothing` on the model instead."
             )
         if optimizer is None:
             optimizer = keras.optimizers.AdamW(
@@ -273,8 +346,6 @@ class CSDNet(keras.Model):
             metrics = ["accuracy"]
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
         if self.built:
-            # Optimizer slots exist from the start, so a `.keras` file saved
-            # before training reloads without a variable-count mismatch.
             self.optimizer.build(self.trainable_variables)
 
     def compile_from_config(self, config):
@@ -284,32 +355,6 @@ class CSDNet(keras.Model):
         self.compile(**config)
 
     # ------------------------------------------------------------ forward
-    def _check_images(self, images):
-        shape = tuple(images.shape)
-        if len(shape) != 4:
-            raise ValueError(
-                f"CSDNet expects images of rank 4 `(batch, height, width, channels)`, "
-                f"got shape {shape}. Add a batch axis (e.g. `x[None]`) for one image."
-            )
-        if shape[-1] not in (1, 3):
-            raise ValueError(
-                f"CSDNet expects 1 (grey) or 3 (RGB) channels last, got shape {shape}. "
-                "Drop the alpha channel (`x[..., :3]`) or use channels-last layout."
-            )
-        expected = (self.image_size, self.image_size)
-        if shape[1:3] != expected and None not in shape[1:3]:
-            rebuild = (
-                f", or build and train the model with `image_size={shape[1]}` for images of "
-                "that size" if shape[1] == shape[2] else ""
-            )
-            raise ValueError(
-                f"CSDNet was built for {expected} images (`image_size="
-                f"{self.image_size}`), got shape {shape}. Resize the images to "
-                f"{self.image_size} x {self.image_size} (e.g. "
-                "`keras_csdnet.data.load_image(path, image_size)` for a file, or "
-                f"`keras.layers.Resizing` in your input pipeline){rebuild}."
-            )
-
     def _pixels(self, images):
         pixels = ops.cast(images, "float32")
         if pixels.shape[-1] == 1:
@@ -326,12 +371,8 @@ class CSDNet(keras.Model):
         logits = ops.cast(self.head(pooled), "float32")
         return logits, pooled, pattern
 
-    def _embed(self, pooled):
-        embedding = ops.cast(self.projection(pooled), "float32")
-        return ops.normalize(embedding, axis=-1, order=2)
-
     def call(self, images, training=False):
-        self._check_images(images)
+        input_checks.check_image_shape(images.shape, self.image_size)
         pixels = self._pixels(images)
         logits, pooled, pattern = self._forward(pixels, training)
         if not training:
@@ -339,16 +380,21 @@ class CSDNet(keras.Model):
         outputs = {"logits": logits}
         if self.view_generator is None:
             return outputs
-        if self.ssdp:
+        if self.view_generator.needs_pattern:
+            if pattern is None:
+                raise ValueError(
+                    f"The view {type(self.view_generator).__name__} needs SSDP's pattern "
+                    "map, but `ssdp=False`. Turn SSDP on or use `view=\"random\"`."
+                )
             view = self.view_generator(pixels, pattern)
         else:
             view = self.view_generator(pixels)
         view = ops.stop_gradient(view)
         aug_logits, aug_pooled, _ = self._forward(view, training)
         outputs["aug_logits"] = aug_logits
-        if self.ddl:
-            outputs["embeddings"] = self._embed(pooled)
-            outputs["aug_embeddings"] = self._embed(aug_pooled)
+        if self.queue_contrast is not None:
+            outputs["embeddings"] = self.queue_contrast(pooled)
+            outputs["aug_embeddings"] = self.queue_contrast(aug_pooled)
         return outputs
 
     # -------------------------------------------------------------- losses
@@ -368,25 +414,17 @@ class CSDNet(keras.Model):
         total = cls_loss
         qc_loss = ops.zeros((), "float32")
         ssdt_loss = ops.zeros((), "float32")
-        if self.ddl:
+        ddl = self.queue_contrast
+        if ddl is not None:
             embeddings = ops.concatenate(
                 [y_pred["embeddings"], y_pred["aug_embeddings"]], axis=0
             )
-            both_labels = ops.concatenate([labels, labels], axis=0)
-            queue_features, queue_labels = self.queue.read()
-            qc_loss = losses_lib.queue_contrastive_loss(
-                embeddings, both_labels, queue_features, queue_labels, self.margin
-            )
-            self.queue.enqueue(embeddings, both_labels)
-            total = total + self.alpha * qc_loss
-        if self.ssdt:
-            ssdt_loss = losses_lib.distillation_loss(
-                y_pred["logits"],
-                y_pred["aug_logits"],
-                self.temperature,
-                self.distill_direction,
-            )
-            total = total + self.beta * ssdt_loss
+            qc_loss = ddl.queue_loss(embeddings, ops.concatenate([labels, labels], axis=0))
+            total = total + ddl.alpha * qc_loss
+        ssdt = self.self_distillation
+        if ssdt is not None:
+            ssdt_loss = ssdt(y_pred["logits"], y_pred["aug_logits"])
+            total = total + ssdt.beta * ssdt_loss
         self.cls_loss_tracker.update_state(cls_loss)
         self.qc_loss_tracker.update_state(qc_loss)
         self.ssdt_loss_tracker.update_state(ssdt_loss)
@@ -407,12 +445,15 @@ class CSDNet(keras.Model):
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`, with the inputs checked and a `NonFiniteLossGuard`.
 
-        Arrays are checked before training (pixels finite and in `[0, 255]`,
-        labels integer ids in `[0, num_classes)`), a `tf.data.Dataset` batch
-        by batch; a NaN or infinite loss stops training with a
-        `keras_csdnet.errors.NonFiniteLossError` naming the epoch and batch.
+        An unbuilt model first takes its image size and number of classes
+        from `x` and `y`. Arrays are checked before training (pixels finite
+        and in `[0, 255]`, labels integer ids in `[0, num_classes)`), a
+        `tf.data.Dataset` batch by batch; a NaN or infinite loss stops
+        training with a `keras_csdnet.errors.NonFiniteLossError` naming the
+        epoch and batch.
         """
-        x, y, kwargs = self._checked_inputs(x, y, kwargs)
+        self._build_from_data(x, y, training=True)
+        x, y, kwargs = input_checks.checked_inputs(x, y, kwargs, self.num_classes)
         callbacks = kwargs.get("callbacks")
         if callbacks is None or isinstance(callbacks, (list, tuple)):
             callbacks = list(callbacks or [])
@@ -423,35 +464,16 @@ class CSDNet(keras.Model):
             return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        x, y, kwargs = self._checked_inputs(x, y, kwargs)
+        self._build_from_data(x, y)
+        x, y, kwargs = input_checks.checked_inputs(x, y, kwargs, self.num_classes)
         with input_checks.dataset_errors_as_value_errors():
             return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        x, _, kwargs = self._checked_inputs(x, None, kwargs)
+        self._build_from_data(x)
+        x, _, kwargs = input_checks.checked_inputs(x, None, kwargs, self.num_classes)
         with input_checks.dataset_errors_as_value_errors():
             return super().predict(x, *args, **kwargs)
-
-    def _checked_inputs(self, x, y, kwargs):
-        """Checks pixels and labels where they can be checked (see `input_checks`)."""
-        if input_checks.is_tf_dataset(x):
-            x = input_checks.checked_dataset(x, self.num_classes)
-        elif _is_array(x):
-            input_checks.check_images(ops.convert_to_numpy(x), "x")
-        if y is not None and _is_array(y):
-            input_checks.check_labels(ops.convert_to_numpy(y), self.num_classes, "y")
-        vd = kwargs.get("validation_data")
-        if input_checks.is_tf_dataset(vd):
-            vd = input_checks.checked_dataset(vd, self.num_classes, "validation_data")
-            kwargs = dict(kwargs, validation_data=vd)
-        elif isinstance(vd, (tuple, list)) and len(vd) >= 2:
-            if _is_array(vd[0]):
-                input_checks.check_images(ops.convert_to_numpy(vd[0]), "validation_data[0]")
-            if _is_array(vd[1]):
-                input_checks.check_labels(
-                    ops.convert_to_numpy(vd[1]), self.num_classes, "validation_data[1]"
-                )
-        return x, y, kwargs
 
     # ------------------------------------------------------- serialization
     def get_config(self):
@@ -459,30 +481,26 @@ class CSDNet(keras.Model):
         if self.backbone_name is not None:
             backbone = self.backbone_name
         else:
-            backbone = keras.saving.serialize_keras_object(self.backbone)
+            backbone = keras.saving.serialize_keras_object(self._parts.value[1])
+
+        def part(name):
+            layer = self.part(name)
+            if layer is None:
+                return False
+            serialized = keras.saving.serialize_keras_object(layer)
+            serialized.pop("build_config", None)  # the model builds its parts
+            return serialized
+
         config.update(
             backbone=backbone,
             num_classes=self.num_classes,
             image_size=self.image_size,
             weights=self.weights_source,
             normalization=self.normalization,
-            ssdp=self.ssdp,
-            ddl=self.ddl,
-            ssdt=self.ssdt,
-            alpha=self.alpha,
-            beta=self.beta,
-            temperature=self.temperature,
-            margin=self.margin,
-            queue_size=self.queue_size,
-            embedding_dim=self.embedding_dim,
-            kernel_size=self.kernel_size,
-            encoder_kernel_size=self.encoder_kernel_size,
-            kernel_channels=self.kernel_channels,
-            threshold_low=self.threshold_low,
-            threshold_high=self.threshold_high,
-            mask_mode=self.mask_mode,
-            mask_fill=self.mask_fill,
-            distill_direction=self.distill_direction,
+            ssdp=part("ssdp"),
+            view=part("view") if self.part("view") is not None else None,
+            ddl=part("ddl"),
+            ssdt=part("ssdt"),
             label_smoothing=self.label_smoothing,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
@@ -493,9 +511,15 @@ class CSDNet(keras.Model):
 
     @classmethod
     def from_config(cls, config):
+        """Rebuilds a model from `get_config`, also from files of the first release.
+
+        Their configs hold the parts' settings flat (`mask_mode`, `queue_size`,
+        ...) beside boolean switches; the constructor takes those by name.
+        """
         config = dict(config)
-        if isinstance(config.get("backbone"), dict):
-            config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        for key in ("backbone", "ssdp", "view", "ddl", "ssdt"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         # The architecture comes from the config; the weights from the saved
         # file, so the backbone's original weight source is not reloaded.
         weights = config.pop("weights", None)
@@ -505,102 +529,74 @@ class CSDNet(keras.Model):
 
 
 # ---------------------------------------------------------------- helpers
-def _check_args(args):
-    def number(name, low=None, high=None, low_open=False, high_open=False):
-        value = args[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"`{name}` must be a number, got {value!r}.")
-        bad = (
-            (low is not None and (value <= low if low_open else value < low))
-            or (high is not None and (value >= high if high_open else value > high))
+class _Untracked:
+    """Holds objects on a model without Keras tracking them as its layers."""
+
+    def __init__(self, *value):
+        self.value = value
+
+
+def _custom_image_size(backbone, image_size):
+    size = tuple(backbone.input_shape[1:3])
+    if size == (None, None):
+        return image_size
+    if image_size is None:
+        return size[0] if size[0] == size[1] else image_size
+    if size != (image_size, image_size):
+        raise ValueError(
+            f"The backbone takes {size} images but `image_size={image_size}`. Pass the "
+            "backbone's image size."
         )
-        if bad:
-            lo = "(" if low_open else "["
-            hi = ")" if high_open else "]"
+    return image_size
+
+
+def _make_parts(ssdp, view, ddl, ssdt, seed, settings, shortcuts):
+    """The configured parts from the switches, part layers and settings by name."""
+    given = {"ssdp": ssdp, "ddl": ddl, "ssdt": ssdt}
+    classes = {"ssdp": SSDP, "ddl": DDL, "ssdt": SSDT}
+    by_part = {}
+    for name, value in settings.items():
+        part, layer_class = shortcuts[name]
+        by_part.setdefault(part, {}).setdefault(layer_class, {})[name] = value
+    parts = {}
+    for name, layer_class in classes.items():
+        value = given[name]
+        own = by_part.get(name, {}).get(layer_class, {})
+        if isinstance(value, layer_class):
+            if own:
+                raise ValueError(
+                    f"Pass {sorted(own)} to the {layer_class.__name__} layer given as "
+                    f"`{name}=`, not to CSDNet beside it."
+                )
+            parts[name] = value
+        elif isinstance(value, (bool, int)) and value in (0, 1):
+            # Settings of a part that is off are ignored, as `ssdp=False` with
+            # the default `kernel_size` always was.
+            parts[name] = layer_class(**own, name=name) if value else None
+        else:
             raise ValueError(
-                f"`{name}={value}` is out of range; it must be in "
-                f"{lo}{low if low is not None else '-inf'}, "
-                f"{high if high is not None else 'inf'}{hi}."
+                f"`{name}` must be True, False or a `keras_csdnet.layers."
+                f"{layer_class.__name__}`, got {value!r}."
             )
-
-    def integer(name, low):
-        value = args[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-            raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}.")
-
-    if args["num_classes"] is None:
-        raise ValueError("`num_classes` is required: the number of classes (>= 2).")
-    integer("num_classes", 2)
-    integer("image_size", 1)
-    if isinstance(args["backbone"], str):
-        backbones_lib.check_image_size(args["backbone"], args["image_size"])
-    integer("queue_size", 1)
-    integer("embedding_dim", 1)
-    integer("kernel_channels", 1)
-    for name in ("kernel_size", "encoder_kernel_size"):
-        integer(name, 1)
-        if args[name] % 2 == 0:
-            raise ValueError(f"`{name}` must be odd, got {args[name]}.")
-    number("alpha", 0)
-    number("beta", 0)
-    number("temperature", 0, low_open=True)
-    number("margin", -1, 1)
-    number("label_smoothing", 0, 1, high_open=True)
-    number("learning_rate", 0, low_open=True)
-    number("weight_decay", 0)
-    check_view_args(
-        args["threshold_low"], args["threshold_high"], args["mask_mode"], args["mask_fill"]
-    )
-    if args["distill_direction"] not in losses_lib.DISTILL_DIRECTIONS:
-        raise ValueError(
-            f"Unknown `distill_direction={args['distill_direction']!r}`; use one of "
-            f"{losses_lib.DISTILL_DIRECTIONS}."
-        )
-    norm = args["normalization"]
-    if norm is not None and norm not in backbones_lib.NORMALIZATIONS:
-        raise ValueError(
-            f"Unknown `normalization={norm!r}`; use one of "
-            f"{backbones_lib.NORMALIZATIONS} or None (the backbone's own)."
-        )
-    names = args["class_names"]
-    if names is not None and len(names) != args["num_classes"]:
-        raise ValueError(
-            f"`class_names` has {len(names)} names but `num_classes="
-            f"{args['num_classes']}`; give one name per class."
-        )
-
-
-def _is_array(x):
-    """A NumPy array or a backend tensor (not a dataset, generator or dict)."""
-    return isinstance(x, np.ndarray) or (
-        hasattr(x, "shape") and hasattr(x, "dtype") and not input_checks.is_tf_dataset(x)
-    )
-
-
-def _as_int(value):
-    """NumPy integers (e.g. `np.int64(3)` from `len(np.unique(y))`) as Python ints."""
-    return int(value) if isinstance(value, np.integer) else value
-
-
-def warn_if_single_cell(feature_shape, image_size, mask_mode):
-    """Warns when SSDP's pattern map has one cell, so its view is degenerate.
-
-    Min-max normalising a `1 x 1` map gives 0 everywhere, so no cell reaches
-    the threshold: the `"crop"` and `"erase"` views are the input image
-    unchanged and the `"keep"` view is blank. Training still runs, but the
-    second view carries no discrepancy (e.g. ResNet at `image_size=32`).
-    """
-    height, width = feature_shape[1], feature_shape[2]
-    if height is None or width is None or height * width > 1:
-        return
-    if mask_mode == "keep":
-        view = "blank: DDL and SSDT would learn from an empty image"
+    if view is None:
+        # SSDP makes its view even for the "SSDP alone" row (L_cls sees both
+        # views); without SSDP, DDL and SSDT need a random crop.
+        if parts["ssdp"] is not None:
+            view = "discrepancy"
+        elif parts["ddl"] is not None or parts["ssdt"] is not None:
+            view = "random"
+    if view is None or view is False:
+        parts["view"] = None
+        return parts
+    view_settings = by_part.get("view", {})
+    if isinstance(view, str):
+        own = view_settings.get(views_lib.VIEWS.get(view), {})
+        parts["view"] = views_lib.make_view(view, seed=seed, name="view", **own)
     else:
-        view = "the input image unchanged: DDL and SSDT would compare an image with itself"
-    warnings.warn(
-        f"SSDP's pattern map is {height} x {width} at `image_size={image_size}` with "
-        f"this backbone, so its discrepancy view (`mask_mode={mask_mode!r}`) is "
-        f"{view}. Use a larger `image_size` (at least {2 * image_size} here, for a 2 x 2 "
-        "map; the paper's 448 px gives ResNet 14 x 14) or `ssdp=False` (a random-crop view).",
-        stacklevel=5,  # the CSDNet(...) call, past build() and Keras' wrapper
-    )
+        parts["view"] = views_lib.make_view(view)
+    if parts["view"].needs_pattern and parts["ssdp"] is None:
+        raise ValueError(
+            f"`view={view!r}` is guided by SSDP's pattern map, but `ssdp=False`. Turn "
+            "SSDP on, or use `view=\"random\"` (a random crop)."
+        )
+    return parts

@@ -194,7 +194,7 @@ def test_keras_file_round_trip(trained, tmp_path):
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     for a, b in zip(_queue(restored), _queue(model)):
         np.testing.assert_array_equal(a, b)
-    assert restored.get_config()["queue_size"] == 16
+    assert restored.part("ddl").queue_size == 16 and restored.queue_size == 16
     # Training goes on after loading (optimizer state restored).
     assert len(restored.optimizer.variables) == len(model.optimizer.variables)
     restored.fit(x, np.arange(8) % NUM_CLASSES, epochs=1, verbose=0)
@@ -205,10 +205,16 @@ def test_get_config_round_trip_holds_every_argument():
                        mask_fill="border", distill_direction="symmetric", label_smoothing=0.1,
                        class_names=["a", "b", "c"])
     config = model.get_config()
-    for key, value in dict(alpha=0.5, beta=2.0, temperature=2.0, margin=0.3, mask_mode="keep",
-                           mask_fill="border", distill_direction="symmetric", label_smoothing=0.1,
-                           class_names=["a", "b", "c"], queue_size=16).items():
-        assert config[key] == value and getattr(model, key) == value
+    expected = dict(
+        ddl=dict(alpha=0.5, margin=0.3, queue_size=16),
+        ssdt=dict(beta=2.0, temperature=2.0, distill_direction="symmetric"),
+        view=dict(mask_mode="keep", mask_fill="border"),
+    )
+    for part, settings in expected.items():
+        for key, value in settings.items():
+            assert config[part]["config"][key] == value
+            assert getattr(model.part(part), key) == value and getattr(model, key) == value
+    assert config["label_smoothing"] == 0.1 and config["class_names"] == ["a", "b", "c"]
     clone = keras_csdnet.CSDNet.from_config(config)
     clone_config = clone.get_config()
     # A custom backbone is serialized whole (its auto-generated layer names differ).

@@ -3,36 +3,62 @@
 `export(model_or_path, output, format=..., quantization=...)` works whatever
 backend trained the model: under JAX or PyTorch it saves the model to a
 `.keras` file (if given an object) and runs the export under TensorFlow in a
-subprocess (`python -m keras_csdnet.exporter`). The exported graph is
+subprocess (`keras_csdnet.export.worker`). The exported graph is
 `model(x, training=False)`: raw RGB pixels (float32 0-255, or uint8 for full
 int8 TFLite) -> normalisation -> backbone -> SSDP enhancement -> pooling ->
-head -> logits; no queue, no augmented branch. Class names and the input
-size travel in a JSON file (`<name>.json` beside a `.tflite` file,
-`csdnet.json` inside a SavedModel folder). Parity with Keras is checked on
-sample images and reported; a failed check raises `ExportParityError`.
+head -> logits; no queue, no second view. Class names and the input size
+travel in a JSON file (`<name>.json` beside a `.tflite` file, `csdnet.json`
+inside a SavedModel folder). Parity with Keras is checked on sample images
+and reported; a failed check raises `ExportParityError`.
+
+Parts: `saved_model` (the SavedModel), `tflite` (conversion, quantization,
+running a `.tflite` file), `parity` (the thresholds and the error),
+`metadata` (the JSON), `worker` (the TensorFlow subprocess).
 
 Parity thresholds: float32 (SavedModel, TFLite) max abs logit difference
 <= 1e-4 and identical top-1; float16 and dynamic_int8 top-1 agreement >= 99%;
 int8 (full integer, with representative data) >= 97%.
 """
 
-import argparse
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import types
 
 import numpy as np
 
+from keras_csdnet.export.metadata import metadata_of
+from keras_csdnet.export.metadata import metadata_path
+from keras_csdnet.export.metadata import preprocessing_of
+from keras_csdnet.export.parity import FLOAT32_ATOL
+from keras_csdnet.export.parity import TOP1_AGREEMENT
+from keras_csdnet.export.parity import ExportParityError
+from keras_csdnet.export.parity import check_parity
+from keras_csdnet.export.parity import raise_if_failed
+from keras_csdnet.export.saved_model import export_saved_model
+from keras_csdnet.export.saved_model import saved_model_predict
+from keras_csdnet.export.tflite import QUANTIZATIONS
+from keras_csdnet.export.tflite import convert
+from keras_csdnet.export.tflite import tflite_predict
+
 FORMATS = ("saved_model", "tflite")
-QUANTIZATIONS = (None, "float16", "dynamic_int8", "int8")
-FLOAT32_ATOL = 1e-4
-TOP1_AGREEMENT = {"float16": 0.99, "dynamic_int8": 0.99, "int8": 0.97}
 
-
-class ExportParityError(RuntimeError):
-    """The exported model's outputs disagree with Keras beyond the thresholds."""
+__all__ = [
+    "FLOAT32_ATOL",
+    "FORMATS",
+    "QUANTIZATIONS",
+    "TOP1_AGREEMENT",
+    "ExportParityError",
+    "export",
+    "image_size_of",
+    "load_csdnet",
+    "metadata_of",
+    "metadata_path",
+    "preprocessing_of",
+    "tflite_predict",
+]
 
 
 def _check_arguments(format, quantization, representative_data):
@@ -105,122 +131,16 @@ def load_csdnet(path):
     return model
 
 
-def metadata_of(model, format, quantization):
-    import keras_csdnet
-
-    return {
-        "class_names": model.class_names
-        or [str(i) for i in range(model.num_classes)],
-        "num_classes": model.num_classes,
-        "image_size": model.image_size,
-        "input": {
-            "shape": [None, model.image_size, model.image_size, 3],
-            "dtype": "uint8" if quantization == "int8" else "float32",
-            "range": "raw RGB pixels 0-255 (normalisation is inside the model)",
-        },
-        "preprocessing": preprocessing_of(model.image_size),
-        "output": "logits (float32), argmax = class index into class_names",
-        "format": format,
-        "quantization": quantization,
-        "backbone": model.backbone_name or "custom",
-        "keras_csdnet_version": keras_csdnet.__version__,
-    }
-
-
-def preprocessing_of(image_size):
-    """How an app prepares a photo: the recipe of `keras_csdnet.data.load_image`."""
-    from keras_csdnet.data.pipeline import resize_size
-
-    return {
-        "function": "keras_csdnet.data.load_image",
-        "decode": "RGB; grey and palette images to RGB, transparent pixels composited on white",
-        "resize": f"shorter side to {resize_size(image_size)} px, aspect ratio kept, bilinear",
-        "crop": f"centre {image_size} x {image_size}",
-    }
-
-
-def metadata_path(output, format):
-    if format == "saved_model":
-        return os.path.join(output, "csdnet.json")
-    return os.path.splitext(output)[0] + ".json"
-
-
-def tflite_predict(model_content_or_path, images):
-    """Runs a TFLite model with the LiteRT interpreter on `images` (N, S, S, 3)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:  # pragma: no cover
-        from tensorflow.lite import Interpreter
-    kwargs = (
-        {"model_path": model_content_or_path}
-        if isinstance(model_content_or_path, str)
-        else {"model_content": model_content_or_path}
-    )
-    interpreter = Interpreter(**kwargs)
-    inp = interpreter.get_input_details()[0]
-    out = interpreter.get_output_details()[0]
-    interpreter.resize_tensor_input(inp["index"], list(images.shape))
-    interpreter.allocate_tensors()
-    x = images.astype(inp["dtype"]) if inp["dtype"] != np.uint8 else np.clip(
-        np.round(images), 0, 255).astype(np.uint8)
-    interpreter.set_tensor(inp["index"], x)
-    interpreter.invoke()
-    logits = interpreter.get_tensor(out["index"])
-    if out["dtype"] in (np.int8, np.uint8):
-        scale, zero = out["quantization"]
-        logits = (logits.astype(np.float32) - zero) * scale
-    return logits.astype(np.float32)
-
-
-def _parity(reference, exported, quantization):
-    max_abs = float(np.max(np.abs(reference - exported)))
-    agreement = float(np.mean(reference.argmax(-1) == exported.argmax(-1)))
-    if quantization is None:
-        passed = max_abs <= FLOAT32_ATOL and agreement == 1.0
-        rule = f"max |logit diff| <= {FLOAT32_ATOL} and same top-1"
-    else:
-        passed = agreement >= TOP1_AGREEMENT[quantization]
-        rule = f"top-1 agreement >= {TOP1_AGREEMENT[quantization]:.0%}"
-    return {"max_abs_diff": max_abs, "top1_agreement": agreement, "rule": rule,
-            "passed": bool(passed)}
-
-
 def _export_tensorflow(model, output, format, quantization, representative, samples):
     """The export itself; needs the TensorFlow backend."""
-    import tensorflow as tf
-
-    size = model.image_size
     reference = np.asarray(model.predict(samples, verbose=0, batch_size=32))
     with tempfile.TemporaryDirectory() as tmp:
         saved_dir = output if format == "saved_model" else os.path.join(tmp, "saved_model")
-        model.export(
-            saved_dir,
-            format="tf_saved_model",
-            input_signature=[tf.TensorSpec((None, size, size, 3), tf.float32, name="images")],
-            verbose=False,
-        )
+        export_saved_model(model, saved_dir)
         if format == "saved_model":
-            loaded = tf.saved_model.load(saved_dir)  # keep the object alive
-            exported = np.asarray(loaded.serve(tf.constant(samples)))
+            exported = saved_model_predict(saved_dir, samples)
         else:
-            converter = tf.lite.TFLiteConverter.from_saved_model(saved_dir)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-            if quantization == "float16":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_types = [tf.float16]
-            elif quantization == "dynamic_int8":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            elif quantization == "int8":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-                converter.inference_input_type = tf.uint8
-
-                def calibration():
-                    for image in representative[:300]:
-                        yield [image[None].astype(np.float32)]
-
-                converter.representative_dataset = calibration
-            content = converter.convert()
+            content = convert(saved_dir, quantization, representative)
             os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
             with open(output, "wb") as f:
                 f.write(content)
@@ -236,7 +156,7 @@ def _export_tensorflow(model, output, format, quantization, representative, samp
         "num_samples": int(len(samples)),
         "size_bytes": _size(output),
     }
-    report.update(_parity(reference, exported, quantization))
+    report.update(check_parity(reference, exported, quantization))
     return report
 
 
@@ -318,12 +238,8 @@ def export(
         rng = np.random.default_rng(0)
         samples = rng.integers(0, 256, (num_samples, size, size, 3)).astype(np.float32)
     report = _export_tensorflow(model, output, format, quantization, representative, samples)
-    if check and not report["passed"]:
-        raise ExportParityError(
-            f"Exported {format} ({quantization or 'float32'}) disagrees with Keras: "
-            f"max |diff| {report['max_abs_diff']:.3g}, top-1 agreement "
-            f"{report['top1_agreement']:.1%} (rule: {report['rule']})."
-        )
+    if check:
+        raise_if_failed(report, format, quantization)
     return report
 
 
@@ -345,7 +261,7 @@ def _export_in_subprocess(model_or_path, output, format, quantization, represent
                 )
             path = os.path.join(tmp, "model.keras")
             model_or_path.save(path)
-        args = [sys.executable, "-m", "keras_csdnet.exporter", path, os.path.abspath(output),
+        args = [sys.executable, "-m", "keras_csdnet.export.worker", path, os.path.abspath(output),
                 "--format", format, "--num-samples", str(num_samples),
                 "--report", os.path.join(tmp, "report.json")]
         if quantization:
@@ -371,7 +287,7 @@ def _export_in_subprocess(model_or_path, output, format, quantization, represent
             return result
         raise RuntimeError(
             "The TensorFlow export subprocess failed. Run it yourself to see why:\n"
-            f"  KERAS_BACKEND=tensorflow {' '.join(args[:4])} --format {format}\n"
+            f"  KERAS_BACKEND=tensorflow {' '.join(args[:5])} --format {format}\n"
             f"Its last output:\n{proc.stderr[-3000:]}"
         )
 
@@ -393,35 +309,11 @@ def image_size_of(model_or_path):
         ) from e
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description="Export a CSDNet .keras file (TensorFlow backend).")
-    p.add_argument("model")
-    p.add_argument("output")
-    p.add_argument("--format", default="saved_model", choices=FORMATS)
-    p.add_argument("--quantization", default=None, choices=[q for q in QUANTIZATIONS if q])
-    p.add_argument("--representative", help=".npy images for int8 calibration")
-    p.add_argument("--samples", help=".npy images for the parity check")
-    p.add_argument("--num-samples", type=int, default=64)
-    p.add_argument("--report", help="write the report (or the error) to this JSON file")
-    p.add_argument("--no-check", action="store_true")
-    args = p.parse_args(argv)
-    import keras
+class _CallableModule(types.ModuleType):
+    """`keras_csdnet.export(...)` calls `export`; its parts stay reachable as attributes."""
 
-    if keras.backend.backend() != "tensorflow":
-        sys.exit("Run with KERAS_BACKEND=tensorflow.")
-    load = lambda f: np.load(f) if f else None  # noqa: E731
-    try:
-        report = export(args.model, args.output, args.format, args.quantization,
-                        load(args.representative), load(args.samples), args.num_samples,
-                        not args.no_check)
-    except (ValueError, ExportParityError) as e:
-        report = {"error": str(e), "error_type": type(e).__name__}
-    if args.report:
-        with open(args.report, "w") as f:
-            json.dump(report, f, indent=1)
-    print(json.dumps(report, indent=1))
-    return 1 if "error" in report else 0
+    def __call__(self, *args, **kwargs):
+        return export(*args, **kwargs)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,13 +1,15 @@
-"""The folder pipeline's augmentation keeps the images' colours; eval = `load_image`."""
+"""One augmentation recipe: it keeps the images' colours, tf.data and PyDataset agree."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from keras_csdnet.data import FewShotSequence
+from keras_csdnet.data import augment_image
 from keras_csdnet.data import load_image
 from keras_csdnet.data import make_dataset
-from keras_csdnet.data import train_augmentation
-from keras_csdnet.data.pipeline import saturation_range
+from keras_csdnet.data.augment import jitter_colors
+from keras_csdnet.data.augment import rotate
 
 SIZE = 48
 
@@ -48,21 +50,44 @@ def test_training_augmentation_keeps_mean_and_colour_spread(tmp_path):
 
 
 def test_every_augmentation_factor_is_centred_on_no_change():
-    layers = {type(layer).__name__: layer for layer in train_augmentation(SIZE, color_jitter=0.1)}
-    rotation = layers["RandomRotation"].factor
-    assert np.allclose(rotation, (-10 / 360, 10 / 360))
-    jitter = layers["RandomColorJitter"]
-    assert np.allclose(jitter.random_brightness.factor, (-0.1, 0.1))
-    low, high = jitter.random_contrast.factor  # Keras draws from [1 - low, 1 + high]
-    assert np.allclose((1 - low, 1 + high), (0.9, 1.1))
-    # Keras multiplies the saturation by f / (1 - f); 0.5 is the identity.
-    low, high = jitter.random_saturation.factor
-    assert np.allclose((low / (1 - low), high / (1 - high)), (0.9, 1.1))
-    assert low < 0.5 < high and np.allclose(saturation_range(0.0), (0.5, 0.5))
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (SIZE, SIZE, 3)).astype(np.float32)
+    np.testing.assert_allclose(rotate(image, 0.0), image)
+    np.testing.assert_allclose(rotate(image, 360.0), image, atol=1e-2)
+    np.testing.assert_allclose(jitter_colors(image, rng, 0.0), image)
+    # Brightness, contrast and saturation move by at most `strength` either way.
+    shifts = []
+    for seed in range(200):
+        out = jitter_colors(np.full((4, 4, 3), 128.0), np.random.default_rng(seed), 0.1)
+        shifts.append(out.mean() - 128.0)
+    assert max(np.abs(shifts)) <= 0.1 * 255 + 1e-3 and abs(np.mean(shifts)) < 3.0
     with pytest.raises(ValueError, match="color_jitter"):
-        train_augmentation(SIZE, color_jitter=1.5)
+        augment_image(image.astype(np.uint8), SIZE, rng, color_jitter=1.5)
     with pytest.raises(ValueError, match="rotation_degrees"):
-        train_augmentation(SIZE, rotation_degrees=-5)
+        FewShotSequence(np.zeros((2, SIZE, SIZE, 3), np.uint8), [0, 1], SIZE,
+                        rotation_degrees=-5)
+
+
+def test_sequence_and_tf_data_use_the_same_recipe(tmp_path):
+    path = _colour_texture(str(tmp_path / "texture.png"))
+    big = np.asarray(Image.open(path).convert("RGB"))
+    seq = FewShotSequence(np.stack([big] * 8), np.zeros(8), SIZE, batch_size=4, seed=3)
+    x, y = seq[0]
+    assert x.shape == (4, SIZE, SIZE, 3) and x.dtype == np.uint8 and y.dtype == np.int32
+    np.testing.assert_array_equal(seq[0][0], x)  # batch i of epoch e is fixed
+    seq.on_epoch_end()
+    assert not np.array_equal(seq[0][0], x)
+    seq.start_at(0)
+    np.testing.assert_array_equal(seq[0][0], x)
+    # Both pipelines give augmented images with the evaluation colours.
+    train = _images(make_dataset([(path, 0)] * 8, SIZE, training=True, batch_size=4))
+    for batch in (x, train):
+        mean, spread = _mean_and_colour_spread(batch)
+        eval_mean, eval_spread = _mean_and_colour_spread(big)
+        assert abs(mean - eval_mean) <= 0.1 * eval_mean
+        assert abs(spread - eval_spread) <= 0.15 * eval_spread
+    centre = FewShotSequence(np.stack([big] * 2), [0, 1], SIZE, training=False)[0][0]
+    np.testing.assert_array_equal(centre[0], centre[1])
 
 
 def test_grey_images_stay_grey_in_training(tmp_path):

@@ -17,7 +17,7 @@ from conftest import tiny_model
 
 import keras_csdnet
 from keras_csdnet.data import synthetic_cultivar_arrays
-from keras_csdnet.exporter import tflite_predict
+from keras_csdnet.export import tflite_predict
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_export_tflite_example(trained, tmp_path, capsys):
     import runpy
 
     _, path, _, _ = trained
-    example = os.path.join(os.path.dirname(__file__), "..", "examples", "export_tflite.py")
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "export_tflite.py")
     main = runpy.run_path(example, run_name="not_main")["main"]
     out = str(tmp_path / "phone.tflite")
     predicted = main(["--model", path, "--output", out])
