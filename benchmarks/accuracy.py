@@ -27,15 +27,14 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import fewshot  # noqa: E402
-from fewshot import DATASETS, README_FLOORS, ROWS  # noqa: E402
+from benchmarks import fewshot
+from benchmarks.fewshot import DATASETS
+from benchmarks.fewshot import README_FLOORS
+from benchmarks.fewshot import ROWS
 
 
 def parse_args(argv=None):
@@ -46,26 +45,43 @@ def parse_args(argv=None):
     p.add_argument("--shots", type=int, nargs="+", default=[3])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--protocols", nargs="+", default=["scratch"], choices=["scratch", "transfer"])
-    p.add_argument("--config", type=json.loads, default={},
-                   help="JSON dict of CSDNet arguments / epochs / val_shots for every row")
-    p.add_argument("--jobs", default=None,
-                   help="JSON file with a list of job dicts to run instead of the grid")
+    p.add_argument(
+        "--config",
+        type=json.loads,
+        default={},
+        help="JSON dict of CSDNet arguments / epochs / val_shots for every row",
+    )
+    p.add_argument(
+        "--jobs", default=None, help="JSON file with a list of job dicts to run instead of the grid"
+    )
     p.add_argument("--workers", type=int, default=1, help="parallel processes")
     p.add_argument("--deadline", type=float, default=0, help="stop starting jobs after S seconds")
     p.add_argument("--cache-dir", default=os.path.join("benchmarks", "results", "packed"))
-    p.add_argument("--workdir", default=os.path.join("benchmarks", "results", "pretrained"),
-                   help="pretrained backbones, and the training state of unfinished models "
-                        "(resume/), which a rerun continues")
+    p.add_argument(
+        "--workdir",
+        default=os.path.join("benchmarks", "results", "pretrained"),
+        help="pretrained backbones, and the training state of unfinished models "
+        "(resume/), which a rerun continues",
+    )
     p.add_argument("--output", default=os.path.join("benchmarks", "results", "accuracy.jsonl"))
     p.add_argument("--plot", default=None, help="PNG of accuracy per row with error bars")
-    p.add_argument("--baselines", default=None,
-                   help="JSON lines of extra baseline records (e.g. reruns on another "
-                        "backend): rows are paired with a baseline of their own backend")
-    p.add_argument("--dry-run", action="store_true",
-                   help="count the jobs with no record in --output per cell, run nothing")
-    p.add_argument("--glance", action="store_true",
-                   help="print the at-a-glance table of --output's records (cells of "
-                        "--datasets/--protocols/--shots run with --config), run nothing")
+    p.add_argument(
+        "--baselines",
+        default=None,
+        help="JSON lines of extra baseline records (e.g. reruns on another "
+        "backend): rows are paired with a baseline of their own backend",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="count the jobs with no record in --output per cell, run nothing",
+    )
+    p.add_argument(
+        "--glance",
+        action="store_true",
+        help="print the at-a-glance table of --output's records (cells of "
+        "--datasets/--protocols/--shots run with --config), run nothing",
+    )
     p.add_argument("--smoke", action="store_true", help="tiny fake data, seconds")
     return p.parse_args(argv)
 
@@ -80,9 +96,19 @@ def grid_jobs(datasets, protocols, shots, seeds, rows, config, log=print):
                 continue
             if protocol == "transfer":
                 transfer_sets.append(name)
-            jobs += [dict(dataset=name, protocol=protocol, shots=k, seed=seed, row=row,
-                          config=row_config(config, protocol, row))
-                     for k in shots for seed in seeds for row in rows]
+            jobs += [
+                dict(
+                    dataset=name,
+                    protocol=protocol,
+                    shots=k,
+                    seed=seed,
+                    row=row,
+                    config=row_config(config, protocol, row),
+                )
+                for k in shots
+                for seed in seeds
+                for row in rows
+            ]
     return fewshot.pretrain_jobs(transfer_sets, seeds, config) + jobs
 
 
@@ -110,8 +136,13 @@ KEY_FIELDS = ("dataset", "protocol", "shots", "row", "variant")
 
 def _table_key(record):
     """The table row a record belongs to: (dataset, protocol, k, row, settings)."""
-    return (record["dataset"], record["protocol"], record["shots"], record["row"],
-            fewshot.variant(record))
+    return (
+        record["dataset"],
+        record["protocol"],
+        record["shots"],
+        record["row"],
+        fewshot.variant(record),
+    )
 
 
 def _table_order(item):
@@ -140,35 +171,85 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
     for key, rs in sorted(groups.items(), key=_table_order):
         values = [r["test_accuracy"] for r in rs]
         floors = [r["pixel_floor"] for r in rs if "pixel_floor" in r]
-        table.append(dict(
-            zip(KEY_FIELDS, key), mean=statistics.mean(values),
-            std=statistics.stdev(values) if len(values) > 1 else 0.0, n=len(values),
-            floor=statistics.mean(floors) if floors else None,
-            baseline=fewshot.is_baseline(rs[0]),
-            readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None))
+        table.append(
+            dict(
+                zip(KEY_FIELDS, key),
+                mean=statistics.mean(values),
+                std=statistics.stdev(values) if len(values) > 1 else 0.0,
+                n=len(values),
+                floor=statistics.mean(floors) if floors else None,
+                baseline=fewshot.is_baseline(rs[0]),
+                readme_floor=README_FLOORS.get(key[0]) if key[2] == 3 else None,
+            )
+        )
     for line in fewshot.markdown_table(
-            ["dataset", "protocol", "k", "row", "settings", "test accuracy (mean ± std)", "seeds",
-             "pixel floor"],
-            [(t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"],
-              f"{t['mean']:.3f} ± {t['std']:.3f}", t["n"],
-              f"{t['floor']:.3f}" if t["floor"] is not None else "-") for t in table]):
+        [
+            "dataset",
+            "protocol",
+            "k",
+            "row",
+            "settings",
+            "test accuracy (mean ± std)",
+            "seeds",
+            "pixel floor",
+        ],
+        [
+            (
+                t["dataset"],
+                t["protocol"],
+                t["shots"],
+                t["row"],
+                t["variant"],
+                f"{t['mean']:.3f} ± {t['std']:.3f}",
+                t["n"],
+                f"{t['floor']:.3f}" if t["floor"] is not None else "-",
+            )
+            for t in table
+        ],
+    ):
         log(line)
     pairs = paired(tested, baselines=tested_baselines)
     val = {_pair_id(t): t for t in paired(tested, "val_tail", tested_baselines)}
     if pairs:
-        log("\nPer-seed difference to the baseline of the same split, seed, schedule and "
-            "checkpoint:\n")
+        log(
+            "\nPer-seed difference to the baseline of the same split, seed, schedule and "
+            "checkpoint:\n"
+        )
         rows = []
         for t in pairs:
             v = val.get(_pair_id(t))
             v = f"{v['mean']:+.3f} ± {v['std']:.3f} ({v['wins']} of {v['n']})" if v else "-"
-            rows.append((t["dataset"], t["protocol"], t["shots"], t["row"], t["variant"],
-                         f"{t['mean']:+.3f}", f"{t['std']:.3f}", t["n"], t["wins"], v,
-                         t["backends"]))
+            rows.append(
+                (
+                    t["dataset"],
+                    t["protocol"],
+                    t["shots"],
+                    t["row"],
+                    t["variant"],
+                    f"{t['mean']:+.3f}",
+                    f"{t['std']:.3f}",
+                    t["n"],
+                    t["wins"],
+                    v,
+                    t["backends"],
+                )
+            )
         for line in fewshot.markdown_table(
-                ["dataset", "protocol", "k", "row", "settings", "mean difference", "std",
-                 "seeds", "seeds better", "validation (`val_tail`) difference",
-                 "backends (row / baseline)"], rows):
+            [
+                "dataset",
+                "protocol",
+                "k",
+                "row",
+                "settings",
+                "mean difference",
+                "std",
+                "seeds",
+                "seeds better",
+                "validation (`val_tail`) difference",
+                "backends (row / baseline)",
+            ],
+            rows,
+        ):
             log(line)
     if plot and table:
         _plot(table, plot, log)
@@ -178,16 +259,23 @@ def summarize(path, plot=None, records=None, log=print, baselines=()):
 def _pairing_key(record):
     """What a row and its baseline share: data, seed, and the config a baseline would get."""
     config = row_config(record.get("config") or {}, record["protocol"], "baseline")
-    return (record["dataset"], record["protocol"], record["shots"], record["seed"],
-            json.dumps(config, sort_keys=True))
+    return (
+        record["dataset"],
+        record["protocol"],
+        record["shots"],
+        record["seed"],
+        json.dumps(config, sort_keys=True),
+    )
 
 
 def _tested(records, baselines):
     """`records` and `baselines` that have a test score: the validation beside a test
     difference is that of the same seeds, not pooled with the sweep's (other seeds,
     another validation split, no test score)."""
-    return ([r for r in records if "test_accuracy" in r],
-            [b for b in baselines if "test_accuracy" in b])
+    return (
+        [r for r in records if "test_accuracy" in r],
+        [b for b in baselines if "test_accuracy" in b],
+    )
 
 
 def _pair_id(t):
@@ -212,8 +300,11 @@ def paired(records, metric="test_accuracy", baselines=()):
     """
     tested = [r for r in records if metric in r]
     base = {_pairing_key(r): r for r in tested if fewshot.is_baseline(r)}
-    own = {(_pairing_key(r), r.get("backend")): r
-           for r in tested + [b for b in baselines if metric in b] if fewshot.is_baseline(r)}
+    own = {
+        (_pairing_key(r), r.get("backend")): r
+        for r in tested + [b for b in baselines if metric in b]
+        if fewshot.is_baseline(r)
+    }
     groups = {}
     for r in tested:
         if fewshot.is_baseline(r):
@@ -225,12 +316,17 @@ def paired(records, metric="test_accuracy", baselines=()):
     out = []
     for key, pairs in sorted(groups.items(), key=_table_order):
         diffs = [r[metric] - b[metric] for r, b in pairs]
-        backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}"
-                           for r, b in pairs})
-        out.append(dict(zip(KEY_FIELDS, key), mean=statistics.mean(diffs),
-                        std=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
-                        n=len(diffs), wins=sum(d > 0 for d in diffs),
-                        backends=", ".join(backends)))
+        backends = sorted({f"{r.get('backend', '?')} / {b.get('backend', '?')}" for r, b in pairs})
+        out.append(
+            dict(
+                zip(KEY_FIELDS, key),
+                mean=statistics.mean(diffs),
+                std=statistics.stdev(diffs) if len(diffs) > 1 else 0.0,
+                n=len(diffs),
+                wins=sum(d > 0 for d in diffs),
+                backends=", ".join(backends),
+            )
+        )
     return out
 
 
@@ -247,16 +343,20 @@ def val_predicts_test(records, baselines=(), threshold=0.03, min_seeds=5):
     """
     test = {_pair_id(t): t for t in paired(records, baselines=baselines)}
     tested, tested_baselines = _tested(records, baselines)
-    pairs = [(v["mean"], test[_pair_id(v)]["mean"])
-             for v in paired(tested, "val_tail", tested_baselines)
-             if _pair_id(v) in test and min(v["n"], test[_pair_id(v)]["n"]) >= min_seeds]
+    pairs = [
+        (v["mean"], test[_pair_id(v)]["mean"])
+        for v in paired(tested, "val_tail", tested_baselines)
+        if _pair_id(v) in test and min(v["n"], test[_pair_id(v)]["n"]) >= min_seeds
+    ]
     out = dict(n=len(pairs), threshold=threshold)
     if len(pairs) > 1:
         out["correlation"] = statistics.correlation(*zip(*pairs))
         out["val_minus_test"] = statistics.mean(v - t for v, t in pairs)
     out["val_ahead"] = sum(v > t for v, t in pairs)
-    for side, keep in (("small", lambda v: abs(v) < threshold),
-                       ("large", lambda v: abs(v) >= threshold)):
+    for side, keep in (
+        ("small", lambda v: abs(v) < threshold),
+        ("large", lambda v: abs(v) >= threshold),
+    ):
         chosen = [(v, t) for v, t in pairs if keep(v)]
         out[side] = len(chosen)
         out[side + "_agree"] = sum((v > 0) == (t > 0) for v, t in chosen)
@@ -290,8 +390,13 @@ def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=pri
     rows = {_pair_id(t): t for t in summarize(None, records=tested, log=lambda *a: None)}
 
     def key(dataset, protocol, k, row, overrides):
-        job = dict(dataset=dataset, protocol=protocol, shots=k, row=row,
-                   config=row_config(dict(config, **overrides), protocol, row))
+        job = dict(
+            dataset=dataset,
+            protocol=protocol,
+            shots=k,
+            row=row,
+            config=row_config(dict(config, **overrides), protocol, row),
+        )
         return _table_key(job)
 
     out = []
@@ -300,28 +405,43 @@ def glance(records, config, cells, baselines=(), columns=GLANCE_COLUMNS, log=pri
         if base is None or not base["baseline"]:
             continue
         classes = next(r.get("classes") for r in tested if _table_key(r) == _pair_id(base))
-        out.append(dict(
-            dataset=dataset, protocol=protocol, shots=k, classes=classes,
-            baseline={m: base[m] for m in ("mean", "std", "n")},
-            columns={header: pairs.get(key(dataset, protocol, k, row, overrides))
-                     for header, row, overrides in columns}))
+        out.append(
+            dict(
+                dataset=dataset,
+                protocol=protocol,
+                shots=k,
+                classes=classes,
+                baseline={m: base[m] for m in ("mean", "std", "n")},
+                columns={
+                    header: pairs.get(key(dataset, protocol, k, row, overrides))
+                    for header, row, overrides in columns
+                },
+            )
+        )
 
     def cell(p):
         return f"{p['mean']:+.3f} ± {p['std']:.3f} ({p['wins']}/{p['n']})" if p else "not run"
 
     headers = [header for header, _, _ in columns]
     for line in fewshot.markdown_table(
-            ["data", "protocol", "k", "baseline"] + headers,
-            [(f"{c['dataset']} ({c['classes']})", c["protocol"], c["shots"],
-              f"{c['baseline']['mean']:.3f} ± {c['baseline']['std']:.3f}",
-              *(cell(c["columns"][h]) for h in headers)) for c in out]):
+        ["data", "protocol", "k", "baseline"] + headers,
+        [
+            (
+                f"{c['dataset']} ({c['classes']})",
+                c["protocol"],
+                c["shots"],
+                f"{c['baseline']['mean']:.3f} ± {c['baseline']['std']:.3f}",
+                *(cell(c["columns"][h]) for h in headers),
+            )
+            for c in out
+        ],
+    ):
         log(line)
     for h in headers:
         ran = [c["columns"][h] for c in out if c["columns"][h]]
         wins = sum(p["mean"] > p["std"] for p in ran)
         losses = sum(-p["mean"] > p["std"] for p in ran)
-        log(f"{h}: {len(ran)} cells, wins {wins}, level {len(ran) - wins - losses}, "
-            f"loses {losses}")
+        log(f"{h}: {len(ran)} cells, wins {wins}, level {len(ran) - wins - losses}, loses {losses}")
     return out
 
 
@@ -338,18 +458,29 @@ def _plot(table, path, log=print):
     cols = min(4, len(panels))
     nrows = (len(panels) + cols - 1) // cols
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, panel in zip(axes.flat, panels):
         rows = [t for t in table if (t["dataset"], t["protocol"], t["shots"]) == panel]
-        ax.bar(range(len(rows)), [t["mean"] for t in rows], yerr=[t["std"] for t in rows],
-               capsize=3, color=["#888" if t["baseline"] else "#4a7" for t in rows])
+        ax.bar(
+            range(len(rows)),
+            [t["mean"] for t in rows],
+            yerr=[t["std"] for t in rows],
+            capsize=3,
+            color=["#888" if t["baseline"] else "#4a7" for t in rows],
+        )
         if rows[0]["floor"] is not None:
             ax.axhline(rows[0]["floor"], color="r", ls="--", lw=1, label="pixel floor")
             ax.legend(loc="lower right", fontsize=7)
-        labels = [t["row"] + "".join(
-            f"\n{part}" for part in t["variant"].split(", ")
-            if part and not part.startswith("lr ") and not part.endswith(" ep")) for t in rows]
+        labels = [
+            t["row"]
+            + "".join(
+                f"\n{part}"
+                for part in t["variant"].split(", ")
+                if part and not part.startswith("lr ") and not part.endswith(" ep")
+            )
+            for t in rows
+        ]
         ax.set_xticks(range(len(rows)), labels, rotation=40, fontsize=6)
         counts = sorted({t["n"] for t in rows})  # seeds per bar
         seeds = f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else f"{counts[0]}"
@@ -365,14 +496,16 @@ def _plot(table, path, log=print):
 def pending_table(jobs, todo):
     """Markdown table: per (dataset, protocol, k, row), how many of `jobs` are in `todo`
     (still to run), with a total line; what `--dry-run` prints."""
+
     def cell(job):
         return (job["dataset"], job["protocol"], job.get("shots") or "-", job["row"])
 
     total, left = Counter(map(cell, jobs)), Counter(map(cell, todo))
     rows = [(*key, n, left[key]) for key, n in total.items()]
     rows.append(("all", "-", "-", "-", len(jobs), len(todo)))
-    return "\n".join(fewshot.markdown_table(
-        ["dataset", "protocol", "k", "row", "jobs", "to run"], rows))
+    return "\n".join(
+        fewshot.markdown_table(["dataset", "protocol", "k", "row", "jobs", "to run"], rows)
+    )
 
 
 def smoke_args(args):
@@ -380,8 +513,7 @@ def smoke_args(args):
     args.data_root = fewshot.fake_data_root(tmp)
     args.datasets, args.rows, args.seeds = ["oaks"], ["baseline", "csdnet"], [0]
     args.shots, args.protocols = [2], ["scratch", "transfer"]
-    args.config = dict(args.config, epochs=1, pretrain_epochs=1, image_size=32,
-                       queue_size=8)
+    args.config = dict(args.config, epochs=1, pretrain_epochs=1, image_size=32, queue_size=8)
     args.cache_dir = os.path.join(tmp, "packed")
     args.workdir = os.path.join(tmp, "pretrained")
     args.output = os.path.join(tmp, "accuracy.jsonl")
@@ -391,8 +523,10 @@ def smoke_args(args):
 def main(argv=None):
     args = parse_args(argv)
     if args.baselines and not os.path.exists(args.baselines):
-        raise SystemExit(f"--baselines {args.baselines}: no such file; give a JSON-lines "
-                         "file of baseline records (e.g. results/study/backend_check.jsonl)")
+        raise SystemExit(
+            f"--baselines {args.baselines}: no such file; give a JSON-lines "
+            "file of baseline records (e.g. results/study/backend_check.jsonl)"
+        )
     extra = fewshot.read_records(args.baselines) if args.baselines else ()
     if args.glance:
         cells = [(d, p, k) for d in args.datasets for p in args.protocols for k in args.shots]
@@ -405,8 +539,9 @@ def main(argv=None):
             jobs = json.load(f)
         args.datasets = sorted({j["dataset"] for j in jobs})
     else:
-        jobs = grid_jobs(args.datasets, args.protocols, args.shots, args.seeds, args.rows,
-                         args.config)
+        jobs = grid_jobs(
+            args.datasets, args.protocols, args.shots, args.seeds, args.rows, args.config
+        )
     if args.dry_run:
         table = pending_table(jobs, fewshot.pending(jobs, args.output, args.workdir))
         print(table)
@@ -415,8 +550,7 @@ def main(argv=None):
     deadline = time.time() + args.deadline if args.deadline else None
     if args.workers > 1:
         with fewshot.make_pool(args.workers, paths, args.workdir) as pool:
-            fewshot.run_pool(jobs, args.output, workdir=args.workdir, pool=pool,
-                             deadline=deadline)
+            fewshot.run_pool(jobs, args.output, workdir=args.workdir, pool=pool, deadline=deadline)
     else:
         fewshot.run_pool(jobs, args.output, paths, args.workdir, deadline=deadline)
     return summarize(args.output, args.plot, baselines=extra)

@@ -18,8 +18,6 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
-
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -72,28 +70,37 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.backbones:
             csdnet = keras_csdnet.CSDNet(backbone=name, num_classes=20, image_size=size, seed=0)
-            plain = keras_csdnet.CSDNet(backbone=name, num_classes=20, image_size=size,
-                                        ssdp=False, ddl=False, ssdt=False)
+            plain = keras_csdnet.CSDNet(
+                backbone=name, num_classes=20, image_size=size, ssdp=False, ddl=False, ssdt=False
+            )
             plain.backbone.set_weights(csdnet.backbone.get_weights())
             plain.head.set_weights(csdnet.head.get_weights())
             row = {"backbone": name, "image_size": size}
             for label, model in (("csdnet", csdnet), ("plain", plain)):
                 row[f"{label}_keras_predict_ms"] = 1e3 * median_time(
-                    lambda m=model: m.predict(image[None], verbose=0), args.runs)
+                    lambda m=model: m.predict(image[None], verbose=0), args.runs
+                )
                 for quant in (None, "float16", "int8"):
                     out = os.path.join(tmp, f"{name}_{label}_{quant or 'float32'}.tflite")
                     report = keras_csdnet.export(
-                        model, out, format="tflite", quantization=quant,
+                        model,
+                        out,
+                        format="tflite",
+                        quantization=quant,
                         representative_data=calibration if quant == "int8" else None,
-                        sample_images=samples, check=False)
+                        sample_images=samples,
+                        check=False,
+                    )
                     key = f"{label}_tflite_{quant or 'float32'}"
                     row[f"{key}_mb"] = round(report["size_bytes"] / 1e6, 2)
                     row[f"{key}_ms"] = 1e3 * tflite_latency(out, image, args.runs, args.threads)
                     row[f"{key}_top1_agreement"] = report["top1_agreement"]
             row["csdnet_over_plain_keras"] = (
-                row["csdnet_keras_predict_ms"] / row["plain_keras_predict_ms"])
+                row["csdnet_keras_predict_ms"] / row["plain_keras_predict_ms"]
+            )
             row["csdnet_over_plain_tflite_float32"] = (
-                row["csdnet_tflite_float32_ms"] / row["plain_tflite_float32_ms"])
+                row["csdnet_tflite_float32_ms"] / row["plain_tflite_float32_ms"]
+            )
             row = {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
             print(json.dumps(row))
             rows.append(row)

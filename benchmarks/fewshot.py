@@ -3,12 +3,10 @@
 TensorFlow is not needed here (the GPU machine has none): images are decoded
 once with the library's Pillow reader into a compressed `.npz` per dataset
 folder (`pack`), the few-shot splits come from `keras_csdnet.data.few_shot_split`
-(the same splits as `load_image_folder`), and training batches are augmented in
-NumPy with the recipe of `keras_csdnet.data.make_dataset`: square resize to
-`image_size * 512 / 448`, random crop to `image_size`, horizontal flip,
-rotation of up to 10 degrees either way (reflect fill), brightness and contrast
-jitter of 0.1 (saturation too, a no-op on these grey images). Evaluation uses
-the centre crop.
+(the same splits as `load_image_folder`), and training batches come from the
+library's `keras_csdnet.data.FewShotSequence`: the one augmentation recipe of
+`keras_csdnet.data.augment` (as `make_dataset`) on images square-resized to
+`image_size * 512 / 448`. Evaluation uses the centre crop.
 
 A job is a dict (dataset, protocol, shots, seed, row, config); `run_job`
 trains one model and returns a JSON-able record; `run_pool` runs jobs in
@@ -18,7 +16,6 @@ and stops taking new jobs at a deadline.
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import statistics
@@ -26,6 +23,8 @@ import sys
 import time
 
 import numpy as np
+
+from keras_csdnet.data import images as images_lib
 
 ROWS = {
     "baseline": dict(ssdp=False, ddl=False, ssdt=False),
@@ -53,8 +52,14 @@ README_FLOORS = {"leaves99": 0.419, "oaks": 0.357, "orl_faces": 0.854, "omniglot
 
 # Settings every model of a study shares unless a job's config says otherwise.
 DEFAULTS = dict(
-    backbone="resnet18", image_size=72, batch_size=16, learning_rate=1e-3, epochs=40,
-    pretrain_epochs=30, pretrain_learning_rate=1e-3, val_shots=1,
+    backbone="resnet18",
+    image_size=72,
+    batch_size=16,
+    learning_rate=1e-3,
+    epochs=40,
+    pretrain_epochs=30,
+    pretrain_learning_rate=1e-3,
+    val_shots=1,
 )
 
 
@@ -63,7 +68,8 @@ def pack(data_root, folder, image_size, cache_dir):
     """Decodes every image of `data_root/folder` once; returns the `.npz` path."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from keras_csdnet.data.images import is_image_file, read_image
+    from keras_csdnet.data.images import is_image_file
+    from keras_csdnet.data.images import read_image
     from keras_csdnet.data.pipeline import resize_size
 
     short = resize_size(image_size)
@@ -82,11 +88,17 @@ def pack(data_root, folder, image_size, cache_dir):
         images = list(ex.map(lambda f: read_image(os.path.join(root, f), short, True), files))
     images = np.stack(images)
     if np.array_equal(images[..., 0], images[..., 1]) and np.array_equal(
-            images[..., 0], images[..., 2]):
+        images[..., 0], images[..., 2]
+    ):
         images = images[..., 0]  # grey: stored once, repeated to 3 channels per batch
     os.makedirs(cache_dir, exist_ok=True)
-    np.savez_compressed(path + ".tmp.npz", images=images, labels=np.asarray(labels, np.int32),
-                        files=np.asarray(files), class_names=np.asarray(names))
+    np.savez_compressed(
+        path + ".tmp.npz",
+        images=images,
+        labels=np.asarray(labels, np.int32),
+        files=np.asarray(files),
+        class_names=np.asarray(names),
+    )
     os.replace(path + ".tmp.npz", path)
     return path
 
@@ -97,17 +109,19 @@ _PACKS = {}
 def load_pack(path):
     if path not in _PACKS:
         with np.load(path) as z:
-            _PACKS[path] = dict(images=z["images"], labels=z["labels"],
-                                files=[str(f) for f in z["files"]],
-                                class_names=[str(c) for c in z["class_names"]])
+            _PACKS[path] = dict(
+                images=z["images"],
+                labels=z["labels"],
+                files=[str(f) for f in z["files"]],
+                class_names=[str(c) for c in z["class_names"]],
+            )
     return _PACKS[path]
 
 
 def select_classes(data, prefix, target):
     """Indices and names of the target classes (`target=True`) or the others."""
     names = data["class_names"]
-    chosen = [i for i, n in enumerate(names)
-              if prefix is None or (n.startswith(prefix) == target)]
+    chosen = [i for i, n in enumerate(names) if prefix is None or (n.startswith(prefix) == target)]
     return chosen, [names[i] for i in chosen]
 
 
@@ -122,11 +136,14 @@ def split(data, prefix, shots, val_shots, seed):
     # Split on file names (as load_image_folder does), then map back to rows.
     row_of = {data["files"][i]: i for i in items}
     train, val, test, names = few_shot_split(
-        [data["files"][i] for i in items], labels, names, shots, val_shots, 1, seed)
+        [data["files"][i] for i in items], labels, names, shots, val_shots, 1, seed
+    )
 
     def rows(entries):
-        return (np.asarray([row_of[f] for f, _ in entries], np.int64),
-                np.asarray([y for _, y in entries], np.int32))
+        return (
+            np.asarray([row_of[f] for f, _ in entries], np.int64),
+            np.asarray([y for _, y in entries], np.int32),
+        )
 
     return rows(train), rows(val), rows(test), names
 
@@ -139,38 +156,10 @@ def others(data, prefix):
     return idx, np.asarray([relabel[int(data["labels"][i])] for i in idx], np.int32), names
 
 
-def _rgb(images):
-    return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
-
-
 def center_crop(images, image_size):
-    off = (images.shape[1] - image_size) // 2
-    return _rgb(images[:, off:off + image_size, off:off + image_size])
-
-
-def augment(images, image_size, rng, rotation_degrees=10.0, jitter=0.1):
-    """The training recipe of `make_dataset`, in NumPy, on a batch of uint8 images."""
-    from scipy import ndimage
-
-    n, big = images.shape[0], images.shape[1]
-    ys = rng.integers(0, big - image_size + 1, n)
-    xs = rng.integers(0, big - image_size + 1, n)
-    out = np.empty((n, image_size, image_size) + images.shape[3:], np.float32)
-    for i in range(n):
-        crop = images[i, ys[i]:ys[i] + image_size, xs[i]:xs[i] + image_size].astype(np.float32)
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        if rotation_degrees:
-            angle = rng.uniform(-rotation_degrees, rotation_degrees)
-            crop = ndimage.rotate(crop, angle, axes=(1, 0), reshape=False, order=1,
-                                  mode="mirror")
-        out[i] = crop
-    if jitter:
-        out += rng.uniform(-jitter, jitter, (n,) + (1,) * (out.ndim - 1)) * 255.0
-        mean = out.mean(axis=(1, 2), keepdims=True)
-        out = (out - mean) * rng.uniform(1 - jitter, 1 + jitter, (n,) + (1,) * (out.ndim - 1))
-        out += mean
-    return _rgb(np.clip(np.round(out), 0, 255).astype(np.uint8))
+    """Centre crops of a batch `(N, H, W[, C])`, as RGB `(N, S, S, 3)` uint8."""
+    out = np.stack([images_lib.center_crop(image, image_size) for image in images])
+    return np.repeat(out[..., None], 3, axis=-1) if out.ndim == 3 else out
 
 
 def pixel_floor(data, train, test, size=64):
@@ -178,51 +167,38 @@ def pixel_floor(data, train, test, size=64):
     from PIL import Image
 
     def small(idx):
-        return np.stack([
-            np.asarray(Image.fromarray(data["images"][i]).resize((size, size), Image.BILINEAR),
-                       np.float64).reshape(-1) for i in idx])
+        return np.stack(
+            [
+                np.asarray(
+                    Image.fromarray(data["images"][i]).resize((size, size), Image.BILINEAR),
+                    np.float64,
+                ).reshape(-1)
+                for i in idx
+            ]
+        )
 
     (tr, ytr), (te, yte) = train, test
     xtr, xte = small(tr), small(te)
     means = np.stack([xtr[ytr == c].mean(0) for c in range(int(ytr.max()) + 1)])
     # |x - m|^2 = |x|^2 - 2 x.m + |m|^2: a (test, class) matrix, not the (test, class,
     # pixel) array, which for omniglot_small is 15 GB and got a worker OOM-killed.
-    d = (xte ** 2).sum(1)[:, None] - 2 * xte @ means.T + (means ** 2).sum(1)[None]
+    d = (xte**2).sum(1)[:, None] - 2 * xte @ means.T + (means**2).sum(1)[None]
     return float((d.argmin(1) == yte).mean())
 
 
 def make_sequence(data, idx, labels, image_size, batch_size, seed):
-    """A shuffled, augmented `keras.utils.PyDataset` over `data["images"][idx]`."""
-    import keras
+    """The library's shuffled, augmented `FewShotSequence` over `data["images"][idx]`."""
+    from keras_csdnet.data import FewShotSequence
 
-    class FewShotSequence(keras.utils.PyDataset):
-        def __init__(self):
-            super().__init__(workers=2, use_multiprocessing=False)
-            self.epoch = 0
-            self.order = self._order()
-
-        def _order(self):
-            return np.random.default_rng([seed, self.epoch]).permutation(len(idx))
-
-        def start_at(self, epoch):
-            """Continue the stream at `epoch` (a resumed run: `fit_resumable`)."""
-            self.epoch = epoch
-            self.order = self._order()
-
-        def __len__(self):
-            return math.ceil(len(idx) / batch_size)
-
-        def __getitem__(self, i):
-            rows = self.order[i * batch_size:(i + 1) * batch_size]
-            rng = np.random.default_rng([seed, self.epoch, i, 7])
-            return (augment(data["images"][idx[rows]], image_size, rng),
-                    labels[rows])
-
-        def on_epoch_end(self):
-            self.epoch += 1
-            self.order = self._order()
-
-    return FewShotSequence()
+    return FewShotSequence(
+        data["images"][idx],
+        labels,
+        image_size,
+        batch_size,
+        seed,
+        workers=2,
+        use_multiprocessing=False,
+    )
 
 
 # ----------------------------------------------------------------- one job
@@ -242,17 +218,21 @@ def _setting(job, key):
 
 def pretrain_path(job, workdir):
     folder, prefix = DATASETS[job["dataset"]]
-    tag = (f"{folder}_{prefix or 'all'}_{job['seed']}_{_setting(job, 'backbone')}_"
-           f"{_setting(job, 'image_size')}_{_setting(job, 'pretrain_epochs')}")
+    tag = (
+        f"{folder}_{prefix or 'all'}_{job['seed']}_{_setting(job, 'backbone')}_"
+        f"{_setting(job, 'image_size')}_{_setting(job, 'pretrain_epochs')}"
+    )
     return os.path.join(workdir, f"pretrain_{tag.replace('(', '').replace(')', '')}.weights.h5")
 
 
 def pretrain_jobs(datasets, seeds, config):
     """Transfer pretraining jobs: one per (dataset, seed), with the settings that shape it."""
-    keep = {k: v for k, v in config.items()
-            if k in ("backbone", "image_size", "pretrain_epochs")}
-    return [dict(dataset=d, protocol="pretrain", seed=s, row="baseline", config=dict(keep))
-            for s in seeds for d in datasets]
+    keep = {k: v for k, v in config.items() if k in ("backbone", "image_size", "pretrain_epochs")}
+    return [
+        dict(dataset=d, protocol="pretrain", seed=s, row="baseline", config=dict(keep))
+        for s in seeds
+        for d in datasets
+    ]
 
 
 def _wait_for(path, timeout=3600):
@@ -262,7 +242,8 @@ def _wait_for(path, timeout=3600):
         if time.time() > end:
             raise FileNotFoundError(
                 f"No pretrained backbone at {path!r} after {timeout} s: put its "
-                "'pretrain' job before the transfer jobs (see pretrain_jobs).")
+                "'pretrain' job before the transfer jobs (see pretrain_jobs)."
+            )
         time.sleep(2)
 
 
@@ -287,10 +268,16 @@ def progress_callback(label, epochs, every=PROGRESS_EVERY, start=None, log=None)
         done = epoch + 1
         if done != 1 and done % every and done != epochs:
             return
-        parts = [f"{k} {float(v):.4f}" for k, v in sorted((logs or {}).items())
-                 if k in ("loss", "val_accuracy") + LOSS_KEYS]
-        log(f"progress {label}: epoch {done}/{epochs} " + " ".join(parts)
-            + f" ({time.time() - start:.0f} s)")
+        parts = [
+            f"{k} {float(v):.4f}"
+            for k, v in sorted((logs or {}).items())
+            if k in ("loss", "val_accuracy") + LOSS_KEYS
+        ]
+        log(
+            f"progress {label}: epoch {done}/{epochs} "
+            + " ".join(parts)
+            + f" ({time.time() - start:.0f} s)"
+        )
 
     return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
@@ -318,8 +305,17 @@ def _load_arrays(path):
 SAVE_EVERY_S = 60.0  # least seconds between two saved training states of one model
 
 
-def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbacks=(),
-                  log=None, save_every=None, **fit_kwargs):
+def fit_resumable(
+    model,
+    sequence,
+    epochs,
+    state_dir=None,
+    monitor=None,
+    callbacks=(),
+    log=None,
+    save_every=None,
+    **fit_kwargs,
+):
     """`model.fit` on a `make_sequence` dataset that a rerun continues after a kill.
 
     At the end of an epoch, once `save_every` seconds (default `SAVE_EVERY_S`) have
@@ -331,7 +327,7 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
     the best `monitor` weights so far and the seconds spent. A call that finds a state
     there (same model, data and settings: `resume_dir` names it after the job) restores
     it and trains only the epochs left, on the same augmentation stream, so a job can
-    outlive the process (a session's end, a killed worker) without starting over. The
+    outlive the process (a stopped machine, a killed worker) without starting over. The
     files are replaced atomically: a kill while writing leaves the previous state.
 
     With `monitor` (e.g. "val_accuracy"), the model ends with the weights of the epoch
@@ -358,7 +354,8 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
                 f"The saved training state in {state_dir!r} does not fit this model "
                 f"({len(arrays)} arrays for {len(variables)} variables, or other "
                 "shapes): it was written by another model or version of the code. "
-                "Delete that folder to train from the start.")
+                "Delete that folder to train from the start."
+            )
         for v, a in zip(variables, arrays):
             v.assign(a)
         if state["best_arrays"]:
@@ -374,13 +371,14 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
         variables = variables or _training_variables(model)
         os.makedirs(state_dir, exist_ok=True)
         keep = dict(arrays=f"state-{epoch + 1}.npz", best_arrays=state.get("best_arrays"))
-        np.savez(os.path.join(state_dir, keep["arrays"]),
-                 *[keras.ops.convert_to_numpy(v) for v in variables])
+        np.savez(
+            os.path.join(state_dir, keep["arrays"]),
+            *[keras.ops.convert_to_numpy(v) for v in variables],
+        )
         if best_changed:
             keep["best_arrays"] = f"best-{epoch + 1}.npz"
             np.savez(os.path.join(state_dir, keep["best_arrays"]), *best_weights)
-        state.update(keep, epoch=epoch + 1,
-                     seconds=state_seconds + time.time() - start)
+        state.update(keep, epoch=epoch + 1, seconds=state_seconds + time.time() - start)
         with open(path + ".tmp", "w") as f:
             json.dump(state, f)
         os.replace(path + ".tmp", path)
@@ -405,15 +403,24 @@ def fit_resumable(model, sequence, epochs, state_dir=None, monitor=None, callbac
         if best_weights is not None:
             model.set_weights(best_weights)
 
-    keeper = keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end,
-                                            on_train_end=on_train_end)
+    keeper = keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end, on_train_end=on_train_end)
     # The sequence shuffles itself, seeded by (seed, epoch); Keras's own shuffle of the
     # batch order draws from Python's global `random`, which no saved state holds, so a
     # resumed run would take its batches in another order (seen on JAX and PyTorch).
-    model.fit(sequence, epochs=epochs, initial_epoch=resumed_from, shuffle=False,
-              callbacks=[keeper, *callbacks], **fit_kwargs)
-    return dict(history=state["history"], best_epoch=state["best_epoch"],
-                resumed_from=resumed_from, seconds=state_seconds)
+    model.fit(
+        sequence,
+        epochs=epochs,
+        initial_epoch=resumed_from,
+        shuffle=False,
+        callbacks=[keeper, *callbacks],
+        **fit_kwargs,
+    )
+    return dict(
+        history=state["history"],
+        best_epoch=state["best_epoch"],
+        resumed_from=resumed_from,
+        seconds=state_seconds,
+    )
 
 
 def run_job(job, paths, workdir):
@@ -439,17 +446,32 @@ def run_job(job, paths, workdir):
     if job["protocol"] == "pretrain":
         idx, labels, names = others(data, prefix)
         model = keras_csdnet.CSDNet(
-            backbone=backbone, num_classes=len(names), image_size=size, seed=seed,
-            learning_rate=_setting(job, "pretrain_learning_rate"), **ROWS["baseline"])
+            backbone=backbone,
+            num_classes=len(names),
+            image_size=size,
+            seed=seed,
+            learning_rate=_setting(job, "pretrain_learning_rate"),
+            **ROWS["baseline"],
+        )
         epochs = _setting(job, "pretrain_epochs")
         progress = progress_callback(job_label(job), epochs, start=start)
-        fit = fit_resumable(model, make_sequence(data, idx, labels, size, batch, seed),
-                            epochs, state_dir, verbose=0, callbacks=[progress])
+        fit = fit_resumable(
+            model,
+            make_sequence(data, idx, labels, size, batch, seed),
+            epochs,
+            state_dir,
+            verbose=0,
+            callbacks=[progress],
+        )
         path = pretrain_path(job, workdir)
         model.backbone.save_weights(path + ".tmp.weights.h5")
         os.replace(path + ".tmp.weights.h5", path)
-        record = dict(job, classes=len(names), train_images=len(idx),
-                      train_accuracy=round(fit["history"]["accuracy"][-1], 4))
+        record = dict(
+            job,
+            classes=len(names),
+            train_images=len(idx),
+            train_accuracy=round(fit["history"]["accuracy"][-1], 4),
+        )
         return _finish(record, fit, start, state_dir)
 
     val_shots = _setting(job, "val_shots")
@@ -465,26 +487,42 @@ def run_job(job, paths, workdir):
     epochs = _setting(job, "epochs")
     x_val, y_val = center_crop(data["images"][val[0]], size), val[1]
     progress = progress_callback(job_label(job), epochs, start=start)
-    fit = fit_resumable(model, make_sequence(data, train[0], train[1], size, batch, seed),
-                        epochs, state_dir, monitor="val_accuracy", verbose=0,
-                        validation_data=(x_val, y_val), validation_batch_size=64,
-                        callbacks=[progress])
+    fit = fit_resumable(
+        model,
+        make_sequence(data, train[0], train[1], size, batch, seed),
+        epochs,
+        state_dir,
+        monitor="val_accuracy",
+        verbose=0,
+        validation_data=(x_val, y_val),
+        validation_batch_size=64,
+        callbacks=[progress],
+    )
     history = fit["history"]
     val_curve = [round(v, 4) for v in history["val_accuracy"]]
-    tail = val_curve[-max(1, len(val_curve) // 4):]
-    record = dict(job, classes=len(names), train_images=len(train[0]),
-                  val_images=len(val[0]), best_epoch=fit["best_epoch"] + 1,
-                  val_best=max(val_curve), val_tail=round(statistics.mean(tail), 4),
-                  val_curve=val_curve, backend=keras.backend.backend())
+    tail = val_curve[-max(1, len(val_curve) // 4) :]
+    record = dict(
+        job,
+        classes=len(names),
+        train_images=len(train[0]),
+        val_images=len(val[0]),
+        best_epoch=fit["best_epoch"] + 1,
+        val_best=max(val_curve),
+        val_tail=round(statistics.mean(tail), 4),
+        val_curve=val_curve,
+        backend=keras.backend.backend(),
+    )
     for key in LOSS_KEYS:
         if key in history:
             record[f"final_{key}"] = round(history[key][-1], 4)
     if not job.get("sweep"):  # a sweep never looks at the test images
         x_test = center_crop(data["images"][test[0]], size)
         result = model.evaluate(x_test, test[1], batch_size=64, verbose=0, return_dict=True)
-        record.update(test_accuracy=round(float(result["accuracy"]), 4),
-                      test_images=len(test[0]),
-                      pixel_floor=round(pixel_floor(data, train, test), 4))
+        record.update(
+            test_accuracy=round(float(result["accuracy"]), 4),
+            test_images=len(test[0]),
+            pixel_floor=round(pixel_floor(data, train, test), 4),
+        )
     return _finish(record, fit, start, state_dir)
 
 
@@ -503,9 +541,18 @@ def _finish(record, fit, start, state_dir):
 
 # Each CSDNet knob and the module it acts on (a row without that module ignores it);
 # this order is the order of the knobs in the row labels.
-KNOB_MODULE = dict(alpha="ddl", beta="ssdt", temperature="ssdt", margin="ddl",
-                   threshold_low="ssdp", threshold_high="ssdp", mask_mode="ssdp",
-                   mask_fill="ssdp", queue_size="ddl", distill_direction="ssdt")
+KNOB_MODULE = dict(
+    alpha="ddl",
+    beta="ssdt",
+    temperature="ssdt",
+    margin="ddl",
+    threshold_low="ssdp",
+    threshold_high="ssdp",
+    mask_mode="ssdp",
+    mask_fill="ssdp",
+    queue_size="ddl",
+    distill_direction="ssdt",
+)
 KNOB_NAMES = tuple(KNOB_MODULE)
 
 
@@ -543,30 +590,37 @@ def variant(record):
     row_switches = _row_switches(record)
     on = switches(record)
     parts += [f"{k} {'on' if v else 'off'}" for k, v in on.items() if v != row_switches[k]]
-    parts += [f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
-              for k in KNOB_NAMES if k in config and on[KNOB_MODULE[k]]]
+    parts += [
+        f"{k} {config[k]}" if k != "mask_mode" else str(config[k])
+        for k in KNOB_NAMES
+        if k in config and on[KNOB_MODULE[k]]
+    ]
     return ", ".join(parts)
 
 
 # ---------------------------------------------------------------- the pool
 def job_key(job):
     config = json.dumps(job.get("config") or {}, sort_keys=True)
-    return (f"{job['dataset']}|{job['protocol']}|{job.get('shots')}|{job['seed']}|"
-            f"{job['row']}|{config}|{bool(job.get('sweep'))}")
+    return (
+        f"{job['dataset']}|{job['protocol']}|{job.get('shots')}|{job['seed']}|"
+        f"{job['row']}|{config}|{bool(job.get('sweep'))}"
+    )
 
 
 def job_label(job):
     """A short readable name of a job for logs: dataset, protocol, shots, seed, row, variant."""
     shots = f" k={job['shots']}" if job.get("shots") else ""
     extra = variant(job) if job["protocol"] != "pretrain" else ""
-    return (f"{job['dataset']} {job['protocol']}{shots} seed {job['seed']} {job['row']}"
-            + (f" ({extra})" if extra else ""))
+    return f"{job['dataset']} {job['protocol']}{shots} seed {job['seed']} {job['row']}" + (
+        f" ({extra})" if extra else ""
+    )
 
 
 def markdown_table(header, rows):
     """Lines of a Markdown table: `header` (cell strings), its rule, then `rows`."""
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
-        "| " + " | ".join(map(str, row)) + " |" for row in rows]
+        "| " + " | ".join(map(str, row)) + " |" for row in rows
+    ]
 
 
 def read_records(path):
@@ -604,8 +658,8 @@ def make_pool(workers, paths, workdir):
 
 def _die_with(parent):
     """Linux: the kernel ends this worker (SIGTERM) when the pool's process `parent`
-    dies, however it dies. Otherwise killing a pool (`kill` of `accuracy.py`, the end
-    of a session) left its workers training on, orphaned, beside the rerun's new
+    dies, however it dies. Otherwise killing a pool (`kill` of `accuracy.py`, a stopped
+    machine) would leave its workers training on, orphaned, beside the rerun's new
     workers, which resume the same jobs from the same saved state."""
     import ctypes
     import signal
@@ -654,8 +708,12 @@ class WorkerPool:
 
     def _start(self):
         tasks = self._ctx.SimpleQueue()
-        process = self._ctx.Process(target=_serve, args=(tasks, self._results) + self._init,
-                                    kwargs=dict(parent=os.getpid()), daemon=True)
+        process = self._ctx.Process(
+            target=_serve,
+            args=(tasks, self._results) + self._init,
+            kwargs=dict(parent=os.getpid()),
+            daemon=True,
+        )
         process.start()
         return dict(process=process, tasks=tasks, job=None)
 
@@ -712,8 +770,10 @@ class WorkerPool:
 
 def _lost(job, exitcode):
     """The record of a job whose worker process died without returning one."""
-    error = (f"worker process died (exit code {exitcode}; negative = killed by that "
-             "signal) before returning a record; rerun to retry the job")
+    error = (
+        f"worker process died (exit code {exitcode}; negative = killed by that "
+        "signal) before returning a record; rerun to retry the job"
+    )
     if isinstance(job, dict):
         return dict({k: v for k, v in job.items() if k != "deadline"}, error=error)
     return dict(job=job, error=error)
@@ -733,14 +793,14 @@ def pending(jobs, output, workdir):
         path = pretrain_path(job, workdir)  # its weights may be gone (another machine)
         return path in wanted and not os.path.exists(path)
 
-    wanted = {pretrain_path(j, workdir) for j in jobs
-              if j["protocol"] == "transfer" and needed(j)}
+    wanted = {pretrain_path(j, workdir) for j in jobs if j["protocol"] == "transfer" and needed(j)}
 
     def started(job):
         return os.path.exists(os.path.join(resume_dir(job, workdir), "state.json"))
 
-    return sorted((j for j in jobs if needed(j)),
-                  key=lambda j: (j["protocol"] != "pretrain", not started(j)))
+    return sorted(
+        (j for j in jobs if needed(j)), key=lambda j: (j["protocol"] != "pretrain", not started(j))
+    )
 
 
 def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, log=print):
@@ -763,9 +823,21 @@ def run_pool(jobs, output, paths=None, workdir=None, pool=None, deadline=None, l
         elif "skipped" not in record:
             with open(output, "a") as f:
                 f.write(json.dumps(record) + "\n")
-            brief = {k: record[k] for k in ("dataset", "protocol", "shots", "seed", "row",
-                                             "config", "val_tail", "test_accuracy", "seconds")
-                     if k in record}
+            brief = {
+                k: record[k]
+                for k in (
+                    "dataset",
+                    "protocol",
+                    "shots",
+                    "seed",
+                    "row",
+                    "config",
+                    "val_tail",
+                    "test_accuracy",
+                    "seconds",
+                )
+                if k in record
+            }
             log(json.dumps(brief))
 
     if pool is None:
@@ -793,14 +865,20 @@ def fake_data_root(root):
     from PIL import Image
 
     rng = np.random.default_rng(0)
-    trees = {"leaves99": ("Quercus_a", "Quercus_b", "Acer_c", "Acer_d"),
-             "omniglot_small": ("Japanese_(katakana)_character01",
-                                "Japanese_(katakana)_character02", "Greek_character01",
-                                "Greek_character02")}
+    trees = {
+        "leaves99": ("Quercus_a", "Quercus_b", "Acer_c", "Acer_d"),
+        "omniglot_small": (
+            "Japanese_(katakana)_character01",
+            "Japanese_(katakana)_character02",
+            "Greek_character01",
+            "Greek_character02",
+        ),
+    }
     for folder, classes in trees.items():
         for c in classes:
             os.makedirs(os.path.join(root, folder, c))
             for i in range(6):
                 Image.fromarray(rng.integers(0, 256, (40, 30), np.uint8)).save(
-                    os.path.join(root, folder, c, f"{i}.png"))
+                    os.path.join(root, folder, c, f"{i}.png")
+                )
     return root

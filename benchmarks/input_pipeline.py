@@ -44,7 +44,8 @@ def _fake_folder(root, classes=3, per_class=6):
         os.makedirs(os.path.join(root, f"c{c}"))
         for i in range(per_class):
             Image.fromarray(rng.integers(0, 256, (120, 90, 3), np.uint8)).save(
-                os.path.join(root, f"c{c}", f"{i}.jpg"))
+                os.path.join(root, f"c{c}", f"{i}.jpg")
+            )
     return root
 
 
@@ -53,8 +54,12 @@ def measure(data_dir, image_size, batch_size, batches, cache):
 
     # Use every image as training data: shots = smallest class size - 1.
     splits = keras_csdnet.data.load_image_folder(
-        data_dir, image_size=image_size, shots=_min_class_size(data_dir) - 1, val_shots=0,
-        batch_size=batch_size, cache=cache,
+        data_dir,
+        image_size=image_size,
+        shots=_min_class_size(data_dir) - 1,
+        val_shots=0,
+        batch_size=batch_size,
+        cache=cache,
     )
     ds = splits.train.repeat()
     iterator = iter(ds)
@@ -75,7 +80,8 @@ def _min_class_size(root):
 
     sizes = [
         sum(is_image_file(f) for f in os.listdir(os.path.join(root, d)))
-        for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))
+        for d in os.listdir(root)
+        if os.path.isdir(os.path.join(root, d))
     ]
     return min(sizes)
 
@@ -88,10 +94,13 @@ def main(argv=None):
         for size in args.image_size:
             row = {"image_size": size, "batch_size": args.batch_size, "data_dir": data_dir}
             for cache in (False, True):
-                rates = [measure(data_dir, size, args.batch_size, args.batches, cache)
-                         for _ in range(args.repeats)]
+                rates = [
+                    measure(data_dir, size, args.batch_size, args.batches, cache)
+                    for _ in range(args.repeats)
+                ]
                 row["cached_img_per_s" if cache else "cold_img_per_s"] = round(
-                    statistics.median(rates), 1)
+                    statistics.median(rates), 1
+                )
             print(json.dumps(row))
             results.append(row)
     return results

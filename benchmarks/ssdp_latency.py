@@ -15,17 +15,12 @@ the whole layer. Compiled as inference runs them: `tf.function` on TensorFlow,
 
 import argparse
 import json
-import os
-import sys
 
 import keras
 import numpy as np
 
+from benchmarks.export_latency import median_time
 from keras_csdnet.layers import SSDP
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from export_latency import median_time  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -67,8 +62,11 @@ def compiled(fn, feature):
 
 def main(argv=None):
     args = parse_args(argv)
-    feature = np.random.default_rng(0).normal(
-        size=(1, args.height, args.width, args.channels)).astype("float32")
+    feature = (
+        np.random.default_rng(0)
+        .normal(size=(1, args.height, args.width, args.channels))
+        .astype("float32")
+    )
     layer = SSDP()
     layer.build(feature.shape)
     parts = {
@@ -77,8 +75,12 @@ def main(argv=None):
         "pattern_map_ms": lambda z: layer.pattern_map(z)[0],
         "ssdp_ms": lambda z: layer(z)[0],
     }
-    result = dict(backend=keras.backend.backend(), feature_shape=list(feature.shape),
-                  runs=args.runs, keras=keras.__version__)
+    result = dict(
+        backend=keras.backend.backend(),
+        feature_shape=list(feature.shape),
+        runs=args.runs,
+        keras=keras.__version__,
+    )
     for name, fn in parts.items():
         result[name] = round(1000 * median_time(compiled(fn, feature), args.runs, warmup=20), 4)
     print(json.dumps(result))

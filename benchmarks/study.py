@@ -32,14 +32,11 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import accuracy  # noqa: E402
-import fewshot  # noqa: E402
+from benchmarks import accuracy
+from benchmarks import fewshot
 
 SWEEP_SEEDS = [100, 101, 102]
 SCHEDULES = [(lr, ep) for lr in (3e-4, 1e-3, 3e-3) for ep in (40, 80)]
@@ -58,10 +55,14 @@ KNOBS = {
 }
 # mask_fill is not swept here: the sweep runs on the oaks, whose background is black,
 # where "border" (each image's border mean) equals "zeros". It was checked on the
-# katakana instead (session 22, benchmarks/README.md section 1).
+# katakana instead (docs/accuracy_study.md).
 GRID = [  # (dataset, protocol) pairs; omniglot_small (242 classes) is the costliest
-    ("oaks", "scratch"), ("oaks", "transfer"), ("leaves99", "scratch"),
-    ("katakana", "transfer"), ("katakana", "scratch"), ("orl_faces", "scratch"),
+    ("oaks", "scratch"),
+    ("oaks", "transfer"),
+    ("leaves99", "scratch"),
+    ("katakana", "transfer"),
+    ("katakana", "scratch"),
+    ("orl_faces", "scratch"),
     ("omniglot_small", "scratch"),
 ]
 LAST = {"omniglot_small"}  # run after every other pair, both k
@@ -84,23 +85,47 @@ def sweep_jobs(protocols, base):
             for schedule in SCHEDULES:
                 for row in ("baseline", "csdnet"):
                     spec = SPEC_KNOBS if row == "csdnet" else {}
-                    jobs.append(dict(dataset="oaks", protocol=protocol, shots=3, seed=seed,
-                                     row=row, sweep=True,
-                                     config=dict(base, val_shots=2, **spec,
-                                                 **schedule_config(schedule))))
+                    jobs.append(
+                        dict(
+                            dataset="oaks",
+                            protocol=protocol,
+                            shots=3,
+                            seed=seed,
+                            row=row,
+                            sweep=True,
+                            config=dict(base, val_shots=2, **spec, **schedule_config(schedule)),
+                        )
+                    )
             for name, values in KNOBS.items():
                 for value in values:
-                    jobs.append(dict(dataset="oaks", protocol=protocol, shots=3, seed=seed,
-                                     row="csdnet", sweep=True,
-                                     config=dict(base, val_shots=2, **dict(
-                                         SPEC_KNOBS, **schedule_config(DEFAULT_SCHEDULE),
-                                         **knob_config(name, value)))))
+                    jobs.append(
+                        dict(
+                            dataset="oaks",
+                            protocol=protocol,
+                            shots=3,
+                            seed=seed,
+                            row="csdnet",
+                            sweep=True,
+                            config=dict(
+                                base,
+                                val_shots=2,
+                                **dict(
+                                    SPEC_KNOBS,
+                                    **schedule_config(DEFAULT_SCHEDULE),
+                                    **knob_config(name, value),
+                                ),
+                            ),
+                        )
+                    )
     return jobs
 
 
 def score(records, protocol, row, config):
-    values = [r["val_tail"] for r in records
-              if r["protocol"] == protocol and r["row"] == row and r["config"] == config]
+    values = [
+        r["val_tail"]
+        for r in records
+        if r["protocol"] == protocol and r["row"] == row and r["config"] == config
+    ]
     return (statistics.mean(values), len(values)) if values else (float("nan"), 0)
 
 
@@ -115,11 +140,15 @@ def select(records, protocols, base, log=print):
             b, nb = score(records, protocol, "baseline", cfg)
             c, nc = score(records, protocol, "csdnet", dict(cfg, **SPEC_KNOBS))
             scores[f"lr={schedule[0]:g} epochs={schedule[1]}"] = dict(
-                baseline=b, csdnet=c, n=min(nb, nc), both=(b + c) / 2)
+                baseline=b, csdnet=c, n=min(nb, nc), both=(b + c) / 2
+            )
         valid = {k: v for k, v in scores.items() if v["n"] and v["both"] == v["both"]}
         best = max(valid, key=lambda k: valid[k]["both"]) if valid else None
-        sched = next(s for s in SCHEDULES if best == f"lr={s[0]:g} epochs={s[1]}") if best \
+        sched = (
+            next(s for s in SCHEDULES if best == f"lr={s[0]:g} epochs={s[1]}")
+            if best
             else DEFAULT_SCHEDULE
+        )
         selection["schedules"][protocol] = sched
         selection["schedule_scores"][protocol] = scores
         log(f"{protocol}: schedule scores {json.dumps(scores)} -> {sched}")
@@ -138,13 +167,11 @@ def select(records, protocols, base, log=print):
         if not options:
             continue
         value, s = max(options.items(), key=lambda kv: kv[1])
-        selection["knob_scores"][name] = {json.dumps(v): round(sc, 4)
-                                          for v, sc in options.items()}
+        selection["knob_scores"][name] = {json.dumps(v): round(sc, 4) for v, sc in options.items()}
         if s > base_score:
             combined[name] = tuple(value) if isinstance(value, list) else value
     selection["knob_scores"]["default"] = round(base_score, 4)
-    selection["combined"] = {k: list(v) if isinstance(v, tuple) else v
-                             for k, v in combined.items()}
+    selection["combined"] = {k: list(v) if isinstance(v, tuple) else v for k, v in combined.items()}
     log(f"knob scores (pooled val_tail) {json.dumps(selection['knob_scores'])}")
     log(f"knobs that beat the default: {selection['combined']}")
     return selection
@@ -220,12 +247,26 @@ def main(argv=None):
     confirm = []
     for protocol in args.protocols:
         for cfg in _confirm_configs(selection, protocol, base):
-            confirm += [dict(dataset="oaks", protocol=protocol, shots=3, seed=s, row="csdnet",
-                             sweep=True, config=cfg) for s in SWEEP_SEEDS]
-    grid_base = {p: dict(base, **schedule_config(selection["schedules"][p]))
-                 for p in args.protocols}
-    jobs = (confirm + fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base)
-            + _grid(args, grid_base, ["baseline"], shots=args.grid_shots[:1]))
+            confirm += [
+                dict(
+                    dataset="oaks",
+                    protocol=protocol,
+                    shots=3,
+                    seed=s,
+                    row="csdnet",
+                    sweep=True,
+                    config=cfg,
+                )
+                for s in SWEEP_SEEDS
+            ]
+    grid_base = {
+        p: dict(base, **schedule_config(selection["schedules"][p])) for p in args.protocols
+    }
+    jobs = (
+        confirm
+        + fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base)
+        + _grid(args, grid_base, ["baseline"], shots=args.grid_shots[:1])
+    )
     log(f"confirmation: {len(confirm)} jobs ({len(jobs)} with pretraining and baselines)")
     deadline = start + args.budget
     fewshot.run_pool(jobs, output, deadline=deadline, **run)
@@ -235,14 +276,18 @@ def main(argv=None):
         cfgs = _confirm_configs(selection, protocol, base)
         confirm_scores[protocol] = dict(
             default=score(records, protocol, "csdnet", cfgs[0])[0],
-            combined=score(records, protocol, "csdnet", cfgs[1])[0] if len(cfgs) > 1 else None)
+            combined=score(records, protocol, "csdnet", cfgs[1])[0] if len(cfgs) > 1 else None,
+        )
     use_combined = bool(selection["combined"]) and statistics.mean(
-        confirm_scores[p]["combined"] for p in args.protocols) > statistics.mean(
-        confirm_scores[p]["default"] for p in args.protocols)
+        confirm_scores[p]["combined"] for p in args.protocols
+    ) > statistics.mean(confirm_scores[p]["default"] for p in args.protocols)
     chosen = knobs_to_config(selection["combined"]) if use_combined else {}
-    selection.update(confirm_scores=confirm_scores, use_combined=use_combined,
-                     chosen_knobs=chosen,
-                     chosen_schedules={p: list(s) for p, s in selection["schedules"].items()})
+    selection.update(
+        confirm_scores=confirm_scores,
+        use_combined=use_combined,
+        chosen_knobs=chosen,
+        chosen_schedules={p: list(s) for p, s in selection["schedules"].items()},
+    )
     selection.pop("schedules")
     with open(os.path.join(args.out_dir, "selection.json"), "w") as f:
         json.dump(selection, f, indent=1)
@@ -250,8 +295,9 @@ def main(argv=None):
 
     # 3. Test grid: pretraining, then rows in priority order.
     configs = {p: dict(grid_base[p], **dict(SPEC_KNOBS, **chosen)) for p in args.protocols}
-    jobs = fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base) + _grid(args, configs, list(
-        fewshot.ROWS))
+    jobs = fewshot.pretrain_jobs(transfer_sets, args.grid_seeds, base) + _grid(
+        args, configs, list(fewshot.ROWS)
+    )
     log(f"grid: {len(jobs)} jobs")
     results = fewshot.run_pool(jobs, output, deadline=deadline, **run)
     missing = [fewshot.job_key(r) for r in results if "skipped" in r]
@@ -276,21 +322,44 @@ def summarize_sweep(path, log=print):
     protocols = sorted({p for g in groups.values() for p in g})
     rows, cells = [], []
     for (dataset, row, var), per in sorted(groups.items()):
-        cells.append((dataset, row, var,
-                      *(_mean_std(per[p]) if p in per else "-" for p in protocols)))
-        rows.append(dict(dataset=dataset, row=row, variant=var,
-                         **{p: per.get(p) for p in protocols}))
+        cells.append(
+            (dataset, row, var, *(_mean_std(per[p]) if p in per else "-" for p in protocols))
+        )
+        rows.append(
+            dict(dataset=dataset, row=row, variant=var, **{p: per.get(p) for p in protocols})
+        )
     for line in fewshot.markdown_table(
-            ["dataset", "row", "settings", *(f"{p}: val (seeds)" for p in protocols)], cells):
+        ["dataset", "row", "settings", *(f"{p}: val (seeds)" for p in protocols)], cells
+    ):
         log(line)
     pairs = [t for t in accuracy.paired(records, metric="val_tail") if t["n"] > 1]
     if pairs:
         log("\nValidation score minus the baseline's on the same seeds (2 or more):\n")
         for line in fewshot.markdown_table(
-                ["dataset", "protocol", "row", "settings", "mean difference", "std", "seeds",
-                 "seeds better"],
-                [(t["dataset"], t["protocol"], t["row"], t["variant"], f"{t['mean']:+.3f}",
-                  f"{t['std']:.3f}", t["n"], t["wins"]) for t in pairs]):
+            [
+                "dataset",
+                "protocol",
+                "row",
+                "settings",
+                "mean difference",
+                "std",
+                "seeds",
+                "seeds better",
+            ],
+            [
+                (
+                    t["dataset"],
+                    t["protocol"],
+                    t["row"],
+                    t["variant"],
+                    f"{t['mean']:+.3f}",
+                    f"{t['std']:.3f}",
+                    t["n"],
+                    t["wins"],
+                )
+                for t in pairs
+            ],
+        ):
             log(line)
     return rows
 
@@ -302,8 +371,9 @@ def _mean_std(values):
 
 
 def _confirm_configs(selection, protocol, base):
-    default_at = dict(base, val_shots=2, **SPEC_KNOBS,
-                      **schedule_config(selection["schedules"][protocol]))
+    default_at = dict(
+        base, val_shots=2, **SPEC_KNOBS, **schedule_config(selection["schedules"][protocol])
+    )
     if not selection["combined"]:
         return [default_at]
     return [default_at, dict(default_at, **knobs_to_config(selection["combined"]))]
@@ -320,9 +390,16 @@ def _grid(args, configs, rows, shots=None):
             continue
         for seed in args.grid_seeds:
             for row in rows:
-                jobs.append(dict(dataset=dataset, protocol=protocol, shots=k, seed=seed,
-                                 row=row,
-                                 config=accuracy.row_config(configs[protocol], protocol, row)))
+                jobs.append(
+                    dict(
+                        dataset=dataset,
+                        protocol=protocol,
+                        shots=k,
+                        seed=seed,
+                        row=row,
+                        config=accuracy.row_config(configs[protocol], protocol, row),
+                    )
+                )
     return jobs
 
 

@@ -86,14 +86,23 @@ def memory_probe(args, x, y):
 
 def peak_memory(name, argv):
     """Peak RSS (MiB) of a fresh process training `name`; and its growth over the import."""
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--memory-probe",
-                          name], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *argv, "--memory-probe", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def build(args, name, seed):
-    return keras_csdnet.CSDNet(backbone=args.backbone, num_classes=args.classes,
-                               image_size=args.image_size, seed=seed, **CONFIGS[name])
+    return keras_csdnet.CSDNet(
+        backbone=args.backbone,
+        num_classes=args.classes,
+        image_size=args.image_size,
+        seed=seed,
+        **CONFIGS[name],
+    )
 
 
 def latency(model, x, runs):
@@ -151,13 +160,22 @@ def main(argv=None):
         result[f"{name}_img_per_s"] = round(args.batch_size / median, 2)
         result[f"{name}_latency_ms"] = round(1000 * statistics.median(latencies[name]), 2)
     result["ratio"] = round(result["csdnet_step_s"] / result["baseline_step_s"], 3)
-    result["latency_ratio"] = round(
-        result["csdnet_latency_ms"] / result["baseline_latency_ms"], 3)
+    result["latency_ratio"] = round(result["csdnet_latency_ms"] / result["baseline_latency_ms"], 3)
     if not args.no_memory:
         probe_argv = [a for a in argv if a != "--smoke"]
         if args.smoke:
-            probe_argv += ["--image-size", "32", "--batch-size", "2", "--steps", "2",
-                           "--warmup", "1", "--classes", "3"]
+            probe_argv += [
+                "--image-size",
+                "32",
+                "--batch-size",
+                "2",
+                "--steps",
+                "2",
+                "--warmup",
+                "1",
+                "--classes",
+                "3",
+            ]
         for name in CONFIGS:
             mem = peak_memory(name, probe_argv)
             result[f"{name}_peak_mb"] = mem["peak_mb"]

@@ -27,8 +27,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="csdnet_cultivars.keras", help="a CSDNet .keras file")
     p.add_argument("--output", default=None, help="the .tflite path (default: beside --model)")
-    p.add_argument("--quantization", default=None,
-                   choices=["float16", "dynamic_int8", "int8"])
+    p.add_argument("--quantization", default=None, choices=["float16", "dynamic_int8", "int8"])
     p.add_argument("--image", default=None, help="an image file to classify")
     p.add_argument("--top", type=int, default=3)
     return p.parse_args(argv)
@@ -38,19 +37,28 @@ def export(args):
     """Desktop side: Keras model -> checked .tflite file + .json metadata."""
     import keras_csdnet
 
-    output = args.output or os.path.splitext(args.model)[0] + (
-        f"_{args.quantization}" if args.quantization else "") + ".tflite"
+    output = (
+        args.output
+        or os.path.splitext(args.model)[0]
+        + (f"_{args.quantization}" if args.quantization else "")
+        + ".tflite"
+    )
     representative = None
     if args.quantization == "int8":
         size = keras_csdnet.export.image_size_of(args.model)
-        (representative, _), _ = keras_csdnet.data.synthetic_cultivar_arrays(
-            20, size, 5, 1, seed=0)
-    report = keras_csdnet.export(args.model, output, format="tflite",
-                                 quantization=args.quantization,
-                                 representative_data=representative)
-    print(f"exported {output} ({report['size_bytes'] / 1e6:.2f} MB), parity vs Keras: "
-          f"max |diff| {report['max_abs_diff']:.2e}, top-1 agreement "
-          f"{report['top1_agreement']:.1%} ({'passed' if report['passed'] else 'FAILED'})")
+        (representative, _), _ = keras_csdnet.data.synthetic_cultivar_arrays(20, size, 5, 1, seed=0)
+    report = keras_csdnet.export(
+        args.model,
+        output,
+        format="tflite",
+        quantization=args.quantization,
+        representative_data=representative,
+    )
+    print(
+        f"exported {output} ({report['size_bytes'] / 1e6:.2f} MB), parity vs Keras: "
+        f"max |diff| {report['max_abs_diff']:.2e}, top-1 agreement "
+        f"{report['top1_agreement']:.1%} ({'passed' if report['passed'] else 'FAILED'})"
+    )
     return output
 
 

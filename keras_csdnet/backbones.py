@@ -8,9 +8,8 @@ pixel normalisation each was trained with, and loads weights from a local
 """
 
 import os
-from typing import Callable
+from collections.abc import Callable
 from typing import NamedTuple
-from typing import Optional
 
 import keras
 
@@ -42,16 +41,17 @@ class BackboneEntry(NamedTuple):
     build: Callable
     min_size: int
     normalization: str
-    preset: Optional[str] = None
-    check_size: Optional[Callable] = None
-    to_feature_map: Optional[Callable] = None
+    preset: str | None = None
+    check_size: Callable | None = None
+    to_feature_map: Callable | None = None
 
 
 BACKBONES = Registry("backbone", "backbone")
 
 
-def register_backbone(name, build, min_size, normalization, preset=None, check_size=None,
-                      to_feature_map=None):
+def register_backbone(
+    name, build, min_size, normalization, preset=None, check_size=None, to_feature_map=None
+):
     """Registers a named backbone for `CSDNet(backbone=name)`.
 
     Args:
@@ -78,11 +78,10 @@ def register_backbone(name, build, min_size, normalization, preset=None, check_s
     ```
     """
     if normalization not in NORMALIZATIONS:
-        raise ValueError(
-            f"Unknown `normalization={normalization!r}`; use one of {NORMALIZATIONS}."
-        )
-    BACKBONES.register(name, BackboneEntry(
-        build, int(min_size), normalization, preset, check_size, to_feature_map))
+        raise ValueError(f"Unknown `normalization={normalization!r}`; use one of {NORMALIZATIONS}.")
+    BACKBONES.register(
+        name, BackboneEntry(build, int(min_size), normalization, preset, check_size, to_feature_map)
+    )
 
 
 def known_backbones():
@@ -125,9 +124,7 @@ def check_image_size(name, image_size):
 def _keras_hub_preset(preset, image_size):
     import keras_hub
 
-    return keras_hub.models.Backbone.from_preset(
-        preset, image_shape=(image_size, image_size, 3)
-    )
+    return keras_hub.models.Backbone.from_preset(preset, image_shape=(image_size, image_size, 3))
 
 
 def _resnet(depth):
@@ -258,9 +255,7 @@ def _from_preset_dir(name, path, image_size):
     import keras_hub
 
     try:
-        return keras_hub.models.Backbone.from_preset(
-            path, image_shape=(image_size, image_size, 3)
-        )
+        return keras_hub.models.Backbone.from_preset(path, image_shape=(image_size, image_size, 3))
     except Exception as e:
         raise ValueError(
             f"Could not load backbone {name!r} from the preset directory {path!r}: "
@@ -319,6 +314,11 @@ register_backbone("resnet50", _resnet(50), 32, "imagenet", "resnet_50_imagenet")
 register_backbone("resnet18", _resnet(18), 32, "imagenet", "resnet_18_imagenet")
 register_backbone("mobilenet_v3_small", _mobilenet_v3_small, 32, "none")
 register_backbone(
-    "vit_b16", _vit_b16, 32, "symmetric", "vit_base_patch16_224_imagenet",
-    check_size=_vit_size, to_feature_map=_vit_grid,
+    "vit_b16",
+    _vit_b16,
+    32,
+    "symmetric",
+    "vit_base_patch16_224_imagenet",
+    check_size=_vit_size,
+    to_feature_map=_vit_grid,
 )

@@ -75,8 +75,7 @@ def check_images(images, what="x"):
         raise ValueError(f"`{what}` pixels are in [{low:.3g}, {high:.3g}]. " + UNIT_RANGE_FIX)
     if out_of_range:
         raise ValueError(
-            f"`{what}` pixels are in [{low:.4g}, {high:.4g}], outside [0, 255]. "
-            + OUT_OF_RANGE_FIX
+            f"`{what}` pixels are in [{low:.4g}, {high:.4g}], outside [0, 255]. " + OUT_OF_RANGE_FIX
         )
 
 
@@ -201,7 +200,7 @@ class dataset_errors_as_value_errors:
         text = str(exc)
         for mark, message in _MESSAGES.items():
             if mark in text:
-                detail = text[text.index(mark):][:200].splitlines()[0]
+                detail = text[text.index(mark) :][:200].splitlines()[0]
                 raise ValueError(f"{message} (the check said: {detail})") from exc
         return False
 
@@ -240,8 +239,9 @@ def check_image_shape(shape, image_size):
     expected = (image_size, image_size)
     if shape[1:3] != expected and None not in shape[1:3]:
         rebuild = (
-            f", or build and train the model with `image_size={shape[1]}` for images of "
-            "that size" if shape[1] == shape[2] else ""
+            f", or build and train the model with `image_size={shape[1]}` for images of that size"
+            if shape[1] == shape[2]
+            else ""
         )
         raise ValueError(
             f"CSDNet was built for {expected} images (`image_size={image_size}`), got "
@@ -338,8 +338,10 @@ def infer_num_classes(x, y=None):
         import tensorflow as tf
 
         if int(x.cardinality()) == int(tf.data.INFINITE_CARDINALITY):
-            raise ValueError("The dataset repeats forever, so its labels cannot be counted. "
-                             + _NEEDS_NUM_CLASSES)
+            raise ValueError(
+                "The dataset repeats forever, so its labels cannot be counted. "
+                + _NEEDS_NUM_CLASSES
+            )
         spec = x.element_spec
         if not (isinstance(spec, tuple) and len(spec) >= 2):
             raise ValueError("The dataset yields no labels. " + _NEEDS_NUM_CLASSES)

@@ -35,9 +35,7 @@ def classification_loss(labels, logits, label_smoothing=0.0, sample_weight=None)
     return ops.sum(per_example * weight) / ops.maximum(ops.sum(weight), 1e-12)
 
 
-def queue_contrastive_loss(
-    embeddings, labels, queue_embeddings, queue_labels, margin=0.4
-):
+def queue_contrastive_loss(embeddings, labels, queue_embeddings, queue_labels, margin=0.4):
     """Margin contrastive loss of the current embeddings against queue + batch.
 
     Every current embedding is paired with every other current embedding
@@ -75,9 +73,7 @@ def queue_contrastive_loss(
             ops.expand_dims(ops.arange(ops.shape(keys)[0]), 0),
         )
     )
-    valid = ops.cast(
-        ops.logical_and(ops.expand_dims(filled, 0), not_self), "float32"
-    )
+    valid = ops.cast(ops.logical_and(ops.expand_dims(filled, 0), not_self), "float32")
     return ops.sum(per_pair * valid) / ops.maximum(ops.sum(valid), 1.0)
 
 
@@ -90,9 +86,7 @@ def _kl_with_temperature(student_logits, teacher_logits, temperature):
     return temperature**2 * ops.mean(kl)
 
 
-def distillation_loss(
-    raw_logits, aug_logits, temperature=4.0, direction="aug_to_raw"
-):
+def distillation_loss(raw_logits, aug_logits, temperature=4.0, direction="aug_to_raw"):
     """Self-distillation (SSDT) loss between the two views' logits.
 
     `tau^2 * KL(stop_gradient(softmax(teacher / tau)) || softmax(student / tau))`,
@@ -117,6 +111,4 @@ def distillation_loss(
             _kl_with_temperature(raw_logits, aug_logits, temperature)
             + _kl_with_temperature(aug_logits, raw_logits, temperature)
         )
-    raise ValueError(
-        f"Unknown `distill_direction={direction!r}`; use one of {DISTILL_DIRECTIONS}."
-    )
+    raise ValueError(f"Unknown `distill_direction={direction!r}`; use one of {DISTILL_DIRECTIONS}.")

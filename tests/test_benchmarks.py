@@ -8,7 +8,7 @@ import sys
 import keras
 import pytest
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "benchmarks")
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 only_torch = pytest.mark.skipif(
     keras.backend.backend() != "torch", reason="benchmark smoke runs use one backend"
@@ -16,8 +16,10 @@ only_torch = pytest.mark.skipif(
 
 
 def _run(script, args, monkeypatch):
+    """`python -m benchmarks.<script>` with `args`, in this process."""
     monkeypatch.setattr(sys, "argv", [script] + args)
-    return runpy.run_path(os.path.join(ROOT, script), run_name="not_main")["main"](args)
+    module = "benchmarks." + script.removesuffix(".py")
+    return runpy.run_module(module, run_name="not_main")["main"](args)
 
 
 class _Killed(Exception):
@@ -26,9 +28,11 @@ class _Killed(Exception):
 
 def _kill_after(epochs):
     """A callback that raises `_Killed` once `epochs` epochs have ended."""
+
     def on_epoch_end(epoch, logs=None):
         if epoch + 1 == epochs:
             raise _Killed
+
     return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
 
@@ -66,13 +70,18 @@ def test_export_latency_smoke(monkeypatch):
 @only_torch
 def test_accuracy_smoke(monkeypatch, capsys):
     table = _run("accuracy.py", ["--smoke"], monkeypatch)
-    progress = [line for line in capsys.readouterr().err.splitlines()
-                if line.startswith("progress ")]
-    assert any(" scratch k=" in line and " csdnet " in line and "val_accuracy" in line
-               for line in progress)  # each training job says how far it is
+    progress = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("progress ")
+    ]
+    assert any(
+        " scratch k=" in line and " csdnet " in line and "val_accuracy" in line for line in progress
+    )  # each training job says how far it is
     assert {(t["protocol"], t["row"]) for t in table} == {
-        ("scratch", "baseline"), ("scratch", "csdnet"),
-        ("transfer", "baseline"), ("transfer", "csdnet")}
+        ("scratch", "baseline"),
+        ("scratch", "csdnet"),
+        ("transfer", "baseline"),
+        ("transfer", "csdnet"),
+    }
     assert all(0.0 <= t["mean"] <= 1.0 for t in table)
     assert all(t["floor"] is not None for t in table)  # measured on each split
 
@@ -84,30 +93,35 @@ def test_study_smoke(monkeypatch):
     assert set(selection["chosen_schedules"]) == {"scratch"}
     assert "alpha" in selection["knob_scores"] and "default" in selection["knob_scores"]
     assert {t["row"] for t in table} == set(
-        ["baseline", "+ssdp", "+ssdp+ddl", "csdnet", "ddl_only", "ssdt_only"])
+        ["baseline", "+ssdp", "+ssdp+ddl", "csdnet", "ddl_only", "ssdt_only"]
+    )
 
 
 def test_progress_callback_logs_first_every_nth_and_last_epoch():
-    sys.path.insert(0, ROOT)
-    import fewshot
+    from benchmarks import fewshot
 
     lines = []
     callback = fewshot.progress_callback("job", 25, every=10, start=0.0, log=lines.append)
     for epoch in range(25):
         callback.on_epoch_end(epoch, {"loss": 1.5, "val_accuracy": 0.25, "accuracy": 0.5})
     assert [line.split(": epoch ")[1].split(" ")[0] for line in lines] == [
-        "1/25", "10/25", "20/25", "25/25"]
+        "1/25",
+        "10/25",
+        "20/25",
+        "25/25",
+    ]
     assert lines[0].startswith("progress job: epoch 1/25 loss 1.5000 val_accuracy 0.2500 (")
-    assert fewshot.job_label(dict(dataset="oaks", protocol="scratch", shots=3, seed=2,
-                                  row="csdnet", config={"epochs": 80})) == (
-        "oaks scratch k=3 seed 2 csdnet (80 ep)")
+    assert fewshot.job_label(
+        dict(
+            dataset="oaks", protocol="scratch", shots=3, seed=2, row="csdnet", config={"epochs": 80}
+        )
+    ) == ("oaks scratch k=3 seed 2 csdnet (80 ep)")
 
 
 def test_worker_pool_reports_a_dead_worker_and_goes_on():
     """A worker killed outside Python (here `os._exit`; on a GPU, a runtime crash) costs
     only its own job: it comes back with an `error`, and a new worker takes the rest."""
-    sys.path.insert(0, ROOT)
-    import fewshot
+    from benchmarks import fewshot
 
     with fewshot.WorkerPool(1, initializer=abs, initargs=(0,), poll=0.2) as pool:
         (lost,) = pool.imap_unordered(os._exit, [3])
@@ -118,10 +132,10 @@ def test_worker_pool_reports_a_dead_worker_and_goes_on():
 
 
 def test_pixel_floor_is_nearest_class_mean_without_the_pixel_sized_array():
-    sys.path.insert(0, ROOT)
-    import fewshot
     import numpy as np
     from PIL import Image
+
+    from benchmarks import fewshot
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (30, 20, 20), dtype=np.uint8)
@@ -129,22 +143,28 @@ def test_pixel_floor_is_nearest_class_mean_without_the_pixel_sized_array():
     train, test = (np.arange(0, 30, 2), labels[::2]), (np.arange(1, 30, 2), labels[1::2])
     got = fewshot.pixel_floor(dict(images=images), train, test, size=8)
 
-    small = np.stack([np.asarray(Image.fromarray(i).resize((8, 8), Image.BILINEAR),
-                                 np.float64).reshape(-1) for i in images])
+    small = np.stack(
+        [
+            np.asarray(Image.fromarray(i).resize((8, 8), Image.BILINEAR), np.float64).reshape(-1)
+            for i in images
+        ]
+    )
     means = np.stack([small[train[0]][train[1] == c].mean(0) for c in range(5)])
     naive = ((small[test[0]][:, None] - means[None]) ** 2).sum(-1).argmin(1)
     assert got == float((naive == test[1]).mean())
 
 
-def test_fewshot_augment_keeps_the_contract():
-    """The NumPy training augmentation returns uint8 crops of the right size, 3 channels."""
+def test_fewshot_uses_the_library_pipeline():
+    """Training batches are the library's FewShotSequence; grey packs become RGB crops."""
     import numpy as np
 
-    sys.path.insert(0, ROOT)
-    import fewshot
+    from benchmarks import fewshot
+    from keras_csdnet.data import FewShotSequence
 
     images = np.random.default_rng(0).integers(0, 256, (4, 41, 41), np.uint8)
-    out = fewshot.augment(images, 36, np.random.default_rng(1))
+    sequence = fewshot.make_sequence({"images": images}, np.arange(4), np.arange(4) % 2, 36, 4, 1)
+    assert isinstance(sequence, FewShotSequence)
+    out, _ = sequence[0]
     assert out.shape == (4, 36, 36, 3) and out.dtype == np.uint8
     assert np.array_equal(out[..., 0], out[..., 2])  # grey stays grey
     center = fewshot.center_crop(images, 36)
@@ -154,16 +174,22 @@ def test_fewshot_augment_keeps_the_contract():
 
 def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     """Each row is compared with the baseline of the same seed, schedule and checkpoint."""
-    sys.path.insert(0, ROOT)
-    import accuracy
+    from benchmarks import accuracy
 
     def rec(row, seed, acc, **config):
-        return dict(dataset="oaks", protocol="transfer", shots=3, seed=seed, row=row,
-                    config=dict(dict(learning_rate=3e-4, epochs=80), **config),
-                    test_accuracy=acc)
+        return dict(
+            dataset="oaks",
+            protocol="transfer",
+            shots=3,
+            seed=seed,
+            row=row,
+            config=dict(dict(learning_rate=3e-4, epochs=80), **config),
+            test_accuracy=acc,
+        )
 
     records = [
-        rec("baseline", 0, 0.50, _pretrained="cpu"), rec("baseline", 1, 0.60, _pretrained="cpu"),
+        rec("baseline", 0, 0.50, _pretrained="cpu"),
+        rec("baseline", 1, 0.60, _pretrained="cpu"),
         rec("baseline", 0, 0.90, _pretrained="h100"),  # another checkpoint: not its pair
         rec("csdnet", 0, 0.55, mask_mode="erase", _pretrained="cpu"),
         rec("csdnet", 1, 0.58, mask_mode="erase", _pretrained="cpu"),
@@ -182,8 +208,12 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
     assert "/ tensorflow" in pair["backends"] and "/ ?" in pair["backends"]
 
     # The sweep compares validation scores the same way; its records have no test score.
-    sweep = [dict(r, val_tail=v, sweep=True) for r, v in
-             zip([records[6], rec("csdnet", 2, 0.0, mask_mode="erase", beta=0.1)], [0.4, 0.45])]
+    sweep = [
+        dict(r, val_tail=v, sweep=True)
+        for r, v in zip(
+            [records[6], rec("csdnet", 2, 0.0, mask_mode="erase", beta=0.1)], [0.4, 0.45]
+        )
+    ]
     sweep = [{k: v for k, v in r.items() if k != "test_accuracy"} for r in sweep]
     assert accuracy.paired(sweep) == []
     (pair,) = accuracy.paired(sweep, metric="val_tail")
@@ -203,18 +233,28 @@ def test_accuracy_paired_differences_match_rows_to_their_own_baseline():
 def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     """Extra baselines (reruns on another backend) pair with that backend's rows only,
     and `summarize` prints the test and validation differences side by side."""
-    sys.path.insert(0, ROOT)
-    import accuracy
+    from benchmarks import accuracy
 
     def rec(row, seed, acc, val, backend, **config):
-        return dict(dataset="leaves99", protocol="scratch", shots=5, seed=seed, row=row,
-                    config=dict(dict(learning_rate=3e-4, epochs=80), **config),
-                    test_accuracy=acc, val_tail=val, backend=backend)
+        return dict(
+            dataset="leaves99",
+            protocol="scratch",
+            shots=5,
+            seed=seed,
+            row=row,
+            config=dict(dict(learning_rate=3e-4, epochs=80), **config),
+            test_accuracy=acc,
+            val_tail=val,
+            backend=backend,
+        )
 
-    records = [rec("baseline", 0, 0.50, 0.40, "jax"), rec("baseline", 1, 0.60, 0.50, "jax"),
-               rec("csdnet", 0, 0.55, 0.42, "tensorflow", mask_mode="erase"),
-               rec("csdnet", 1, 0.58, 0.51, "tensorflow", mask_mode="erase"),
-               rec("ddl_only", 0, 0.52, 0.45, "jax")]
+    records = [
+        rec("baseline", 0, 0.50, 0.40, "jax"),
+        rec("baseline", 1, 0.60, 0.50, "jax"),
+        rec("csdnet", 0, 0.55, 0.42, "tensorflow", mask_mode="erase"),
+        rec("csdnet", 1, 0.58, 0.51, "tensorflow", mask_mode="erase"),
+        rec("ddl_only", 0, 0.52, 0.45, "jax"),
+    ]
     rerun = [rec("baseline", 0, 0.45, 0.30, "tensorflow")]  # seed 1 has none: falls back
     pairs = {p["row"]: p for p in accuracy.paired(records, baselines=rerun)}
     assert abs(pairs["csdnet"]["mean"] - (0.10 - 0.02) / 2) < 1e-9
@@ -229,21 +269,31 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
     # A sweep (other seeds, a larger validation split, no test score) of the same settings
     # stays out of the validation column beside the test difference.
     for row, val in (("baseline", 0.10), ("csdnet", 0.90)):
-        sweep = rec(row, 100, 0.0, val, "tensorflow", val_shots=2,
-                    **({"mask_mode": "erase"} if row == "csdnet" else {}))
-        records.append(dict({k: v for k, v in sweep.items() if k != "test_accuracy"},
-                            sweep=True))
+        sweep = rec(
+            row,
+            100,
+            0.0,
+            val,
+            "tensorflow",
+            val_shots=2,
+            **({"mask_mode": "erase"} if row == "csdnet" else {}),
+        )
+        records.append(dict({k: v for k, v in sweep.items() if k != "test_accuracy"}, sweep=True))
     lines = []
     table = accuracy.summarize(None, records=records, log=lines.append, baselines=rerun)
     assert {t["row"]: t["baseline"] for t in table} == {
-        "baseline": True, "csdnet": False, "ddl_only": False}
+        "baseline": True,
+        "csdnet": False,
+        "ddl_only": False,
+    }
     off = rec("csdnet", 0, 0.5, 0.4, "jax", ssdp=False, ddl=False, ssdt=False)
     (t,) = accuracy.summarize(None, records=[off], log=lambda *a: None)
     assert t["baseline"]  # every module off: a baseline, whatever the row is called
     header = lines.index(next(line for line in lines if "mean difference" in line))
     assert "validation (`val_tail`) difference" in lines[header]
-    (row,) = [line for line in lines[header:]
-              if line.startswith("| leaves99 | scratch | 5 | csdnet")]
+    (row,) = [
+        line for line in lines[header:] if line.startswith("| leaves99 | scratch | 5 | csdnet")
+    ]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[5:10] == ["+0.040", "0.085", "2", "1", "+0.065 ± 0.078 (2 of 2)"]
 
@@ -251,22 +301,33 @@ def test_accuracy_pairs_each_row_with_a_baseline_of_its_own_backend():
 def test_accuracy_val_predicts_test_counts_sign_agreement_per_row():
     """Rows whose validation lead is small or large are counted apart, with the sign
     agreement of their validation and test differences."""
-    sys.path.insert(0, ROOT)
-    import accuracy
+    from benchmarks import accuracy
 
     def rec(row, seed, acc, val, dataset):
-        return dict(dataset=dataset, protocol="scratch", shots=3, seed=seed, row=row,
-                    config=dict(learning_rate=3e-4, epochs=80), test_accuracy=acc,
-                    val_tail=val, backend="jax")
+        return dict(
+            dataset=dataset,
+            protocol="scratch",
+            shots=3,
+            seed=seed,
+            row=row,
+            config=dict(learning_rate=3e-4, epochs=80),
+            test_accuracy=acc,
+            val_tail=val,
+            backend="jax",
+        )
 
     records = []
     # (row, dataset): mean val difference, mean test difference over 2 seeds.
-    for (row, data), (dv, dt) in {("ddl_only", "a"): (0.10, 0.08),  # large, agrees
-                                  ("ssdt_only", "a"): (0.01, -0.02),  # small, disagrees
-                                  ("ddl_only", "b"): (-0.02, -0.01)}.items():  # small, agrees
+    for (row, data), (dv, dt) in {
+        ("ddl_only", "a"): (0.10, 0.08),  # large, agrees
+        ("ssdt_only", "a"): (0.01, -0.02),  # small, disagrees
+        ("ddl_only", "b"): (-0.02, -0.01),
+    }.items():  # small, agrees
         for seed in (0, 1):
-            records += [rec("baseline", seed, 0.5, 0.5, data),
-                        rec(row, seed, 0.5 + dt, 0.5 + dv, data)]
+            records += [
+                rec("baseline", seed, 0.5, 0.5, data),
+                rec(row, seed, 0.5 + dt, 0.5 + dv, data),
+            ]
     out = accuracy.val_predicts_test(records, min_seeds=2)
     assert out["n"] == 3 and out["large"] == 1 and out["large_agree"] == 1
     assert out["small"] == 2 and out["small_agree"] == 1
@@ -277,37 +338,44 @@ def test_accuracy_val_predicts_test_counts_sign_agreement_per_row():
 
 def test_accuracy_grid_drops_settings_that_cannot_act_on_a_job():
     """Equal models get equal configs, so a rerun of the grid skips what is already done."""
-    sys.path.insert(0, ROOT)
-    import accuracy
+    from benchmarks import accuracy
 
     config = dict(learning_rate=3e-4, epochs=80, mask_mode="erase", _pretrained="gpu-2")
-    jobs = accuracy.grid_jobs(["oaks"], ["scratch", "transfer"], [3], [0],
-                              ["baseline", "csdnet"], config, log=lambda _: None)
+    jobs = accuracy.grid_jobs(
+        ["oaks"],
+        ["scratch", "transfer"],
+        [3],
+        [0],
+        ["baseline", "csdnet"],
+        config,
+        log=lambda _: None,
+    )
     by = {(j["protocol"], j["row"]): j["config"] for j in jobs}
     assert by[("pretrain", "baseline")] == {}
     assert by[("scratch", "baseline")] == dict(learning_rate=3e-4, epochs=80)
     assert by[("scratch", "csdnet")] == dict(learning_rate=3e-4, epochs=80, mask_mode="erase")
-    assert by[("transfer", "baseline")] == dict(learning_rate=3e-4, epochs=80,
-                                                _pretrained="gpu-2")
+    assert by[("transfer", "baseline")] == dict(learning_rate=3e-4, epochs=80, _pretrained="gpu-2")
     # Every CSDNet knob a sweep may set, the SSDT direction included.
     knobbed = dict(epochs=80, distill_direction="raw_to_aug")
     assert accuracy.row_config(knobbed, "scratch", "baseline") == dict(epochs=80)
-    import fewshot
+    from benchmarks import fewshot
 
     assert fewshot.variant(dict(row="csdnet", config=knobbed)) == (
-        "80 ep, distill_direction raw_to_aug")
+        "80 ep, distill_direction raw_to_aug"
+    )
     assert fewshot.variant(dict(row="+ssdp", config=knobbed)) == "80 ep"
     filled = dict(epochs=80, mask_mode="erase", mask_fill="border")
     assert accuracy.row_config(filled, "scratch", "baseline") == dict(epochs=80)
     assert fewshot.variant(dict(row="+ssdp", config=filled)) == "80 ep, erase, mask_fill border"
     assert fewshot.variant(dict(row="ssdt_only", config=filled)) == "80 ep"
-    assert accuracy.row_config(dict(filled, ssdp=False), "scratch", "baseline") == dict(
-        epochs=80)
+    assert accuracy.row_config(dict(filled, ssdp=False), "scratch", "baseline") == dict(epochs=80)
     # A module switched off (or on) against the row is named, and its knobs go.
     assert fewshot.variant(dict(row="csdnet", config=dict(filled, ssdp=False))) == (
-        "80 ep, ssdp off")
+        "80 ep, ssdp off"
+    )
     assert fewshot.variant(dict(row="ddl_only", config=dict(ssdt=True, beta=0.5))) == (
-        "ssdt on, beta 0.5")
+        "ssdt on, beta 0.5"
+    )
     assert by[("transfer", "csdnet")] == config
 
 
@@ -315,28 +383,42 @@ def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(t
     """The sweep table gives mean ± std over seeds and each config minus the baseline."""
     import json
 
-    sys.path.insert(0, ROOT)
-    import study
+    from benchmarks import study
 
     def rec(row, seed, val, **knobs):
-        return dict(dataset="oaks", protocol="scratch", shots=3, seed=seed, row=row,
-                    sweep=True, val_tail=val,
-                    config=dict(val_shots=2, learning_rate=3e-4, epochs=80, **knobs))
+        return dict(
+            dataset="oaks",
+            protocol="scratch",
+            shots=3,
+            seed=seed,
+            row=row,
+            sweep=True,
+            val_tail=val,
+            config=dict(val_shots=2, learning_rate=3e-4, epochs=80, **knobs),
+        )
 
     path = tmp_path / "sweep.jsonl"
-    records = [rec("baseline", 100, 0.50), rec("baseline", 101, 0.60),
-               rec("csdnet", 100, 0.55, mask_mode="erase"),
-               rec("csdnet", 101, 0.58, mask_mode="erase"),
-               rec("csdnet", 100, 0.70, mask_mode="keep"),  # one seed: no paired line
-               # a module switched off: its own row, still paired with the baseline
-               rec("csdnet", 100, 0.52, ssdp=False), rec("csdnet", 101, 0.66, ssdp=False),
-               dict(rec("csdnet", 101, 0.99, mask_mode="erase"), dataset="orl_faces")]
+    records = [
+        rec("baseline", 100, 0.50),
+        rec("baseline", 101, 0.60),
+        rec("csdnet", 100, 0.55, mask_mode="erase"),
+        rec("csdnet", 101, 0.58, mask_mode="erase"),
+        rec("csdnet", 100, 0.70, mask_mode="keep"),  # one seed: no paired line
+        # a module switched off: its own row, still paired with the baseline
+        rec("csdnet", 100, 0.52, ssdp=False),
+        rec("csdnet", 101, 0.66, ssdp=False),
+        dict(rec("csdnet", 101, 0.99, mask_mode="erase"), dataset="orl_faces"),
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     lines = []
     rows = study.summarize_sweep(str(path), log=lines.append)
     assert sorted((r["dataset"], r["row"], len(r["scratch"])) for r in rows) == [
-        ("oaks", "baseline", 2), ("oaks", "csdnet", 1), ("oaks", "csdnet", 2),
-        ("oaks", "csdnet", 2), ("orl_faces", "csdnet", 1)]  # datasets are not mixed
+        ("oaks", "baseline", 2),
+        ("oaks", "csdnet", 1),
+        ("oaks", "csdnet", 2),
+        ("oaks", "csdnet", 2),
+        ("orl_faces", "csdnet", 1),
+    ]  # datasets are not mixed
     assert any("0.565 ± 0.021 (2)" in line for line in lines)
     erase, off = [line for line in lines if line.startswith("| oaks | scratch | csdnet")]
     assert "erase" in erase and "| +0.015 | 0.049 | 2 | 1 |" in erase
@@ -345,22 +427,39 @@ def test_study_sweep_summary_pairs_configs_with_the_baseline_on_the_same_seeds(t
 
 def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, capsys):
     """`--dry-run` counts the grid's jobs with no record per cell and trains nothing."""
-    sys.path.insert(0, ROOT)
-    import accuracy
-    import fewshot
+    from benchmarks import accuracy
+    from benchmarks import fewshot
 
     config = dict(epochs=80, mask_mode="erase")
-    jobs = accuracy.grid_jobs(["oaks"], ["scratch"], [3], [0, 1], ["baseline", "csdnet"],
-                              config, log=lambda _: None)
+    jobs = accuracy.grid_jobs(
+        ["oaks"], ["scratch"], [3], [0, 1], ["baseline", "csdnet"], config, log=lambda _: None
+    )
     output = tmp_path / "records.jsonl"
     done = [jobs[0], dict(jobs[3], config=dict(config, epochs=40))]  # second: other settings
     output.write_text("".join(json.dumps(dict(j, test_accuracy=0.5)) + "\n" for j in done))
     todo = fewshot.pending(jobs, str(output), str(tmp_path))
     assert [fewshot.job_key(j) for j in todo] == [fewshot.job_key(j) for j in jobs[1:]]
-    table = _run("accuracy.py", ["--dry-run", "--datasets", "oaks", "--seeds", "0", "1",
-                                 "--rows", "baseline", "csdnet", "--config",
-                                 json.dumps(config), "--output", str(output),
-                                 "--data-root", str(tmp_path / "absent")], monkeypatch)
+    table = _run(
+        "accuracy.py",
+        [
+            "--dry-run",
+            "--datasets",
+            "oaks",
+            "--seeds",
+            "0",
+            "1",
+            "--rows",
+            "baseline",
+            "csdnet",
+            "--config",
+            json.dumps(config),
+            "--output",
+            str(output),
+            "--data-root",
+            str(tmp_path / "absent"),
+        ],
+        monkeypatch,
+    )
     assert "| oaks | scratch | 3 | baseline | 2 | 1 |" in table.splitlines()
     assert "| oaks | scratch | 3 | csdnet | 2 | 2 |" in table.splitlines()
     assert table.splitlines()[-1] == "| all | - | - | - | 4 | 3 |"
@@ -368,15 +467,17 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
     assert not (tmp_path / "absent").exists()
 
     # A pretraining job counts only while a transfer job still needs its checkpoint.
-    jobs = accuracy.grid_jobs(["oaks"], ["transfer"], [3], [0, 1], ["baseline"], config,
-                              log=lambda _: None)
+    jobs = accuracy.grid_jobs(
+        ["oaks"], ["transfer"], [3], [0, 1], ["baseline"], config, log=lambda _: None
+    )
     output.write_text(json.dumps(dict(jobs[2], test_accuracy=0.5)) + "\n")
     todo = fewshot.pending(jobs, str(output), str(tmp_path))
     assert [(j["protocol"], j["seed"]) for j in todo] == [("pretrain", 1), ("transfer", 1)]
 
     # A job a killed run left a training state for goes first (after pretraining).
-    jobs = accuracy.grid_jobs(["oaks"], ["scratch"], [3], [0, 1, 2], ["baseline"], config,
-                              log=lambda _: None)
+    jobs = accuracy.grid_jobs(
+        ["oaks"], ["scratch"], [3], [0, 1, 2], ["baseline"], config, log=lambda _: None
+    )
     state = os.path.join(fewshot.resume_dir(jobs[2], str(tmp_path)), "state.json")
     os.makedirs(os.path.dirname(state))
     open(state, "w").close()
@@ -388,30 +489,70 @@ def test_accuracy_dry_run_counts_what_a_rerun_would_run(tmp_path, monkeypatch, c
 def test_accuracy_glance_shows_each_cell_of_the_study_config(tmp_path, monkeypatch, capsys):
     """`--glance`: per cell run with the study's config, the baseline and each column's
     per-seed lead over it; other settings and other checkpoints stay out."""
-    sys.path.insert(0, ROOT)
-    import accuracy
+    from benchmarks import accuracy
 
     config = dict(learning_rate=3e-4, epochs=80, mask_mode="erase", _pretrained="cpu")
-    jobs = accuracy.grid_jobs(["oaks"], ["scratch", "transfer"], [3], [0, 1],
-                              ["baseline", "csdnet", "ssdt_only"], config, log=lambda _: None)
-    scores = {("scratch", "baseline"): (0.50, 0.60), ("scratch", "csdnet"): (0.55, 0.58),
-              ("scratch", "ssdt_only"): (0.40, 0.45), ("transfer", "baseline"): (0.70, 0.80),
-              ("transfer", "csdnet"): (0.72, 0.81)}  # transfer SSDT alone: not run
-    records = [dict(j, classes=38, test_accuracy=scores[j["protocol"], j["row"]][j["seed"]])
-               for j in jobs if (j["protocol"], j["row"]) in scores]
+    jobs = accuracy.grid_jobs(
+        ["oaks"],
+        ["scratch", "transfer"],
+        [3],
+        [0, 1],
+        ["baseline", "csdnet", "ssdt_only"],
+        config,
+        log=lambda _: None,
+    )
+    scores = {
+        ("scratch", "baseline"): (0.50, 0.60),
+        ("scratch", "csdnet"): (0.55, 0.58),
+        ("scratch", "ssdt_only"): (0.40, 0.45),
+        ("transfer", "baseline"): (0.70, 0.80),
+        ("transfer", "csdnet"): (0.72, 0.81),
+    }  # transfer SSDT alone: not run
+    records = [
+        dict(j, classes=38, test_accuracy=scores[j["protocol"], j["row"]][j["seed"]])
+        for j in jobs
+        if (j["protocol"], j["row"]) in scores
+    ]
     scratch_base = [r for r in records if r["protocol"] == "scratch" and r["row"] == "baseline"]
-    records += [dict(r, row="csdnet", config=dict(r["config"], ssdp=False),
-                     test_accuracy=r["test_accuracy"] + 0.1) for r in scratch_base]
-    records += [dict(r, shots=5, config=dict(r["config"], learning_rate=1e-3))
-                for r in scratch_base]  # k = 5 only with another learning rate: no cell
-    records += [dict(r, config=dict(r["config"], _pretrained="h100"), test_accuracy=0.1)
-                for r in records if r["protocol"] == "transfer" and r["row"] == "baseline"]
+    records += [
+        dict(
+            r,
+            row="csdnet",
+            config=dict(r["config"], ssdp=False),
+            test_accuracy=r["test_accuracy"] + 0.1,
+        )
+        for r in scratch_base
+    ]
+    records += [
+        dict(r, shots=5, config=dict(r["config"], learning_rate=1e-3)) for r in scratch_base
+    ]  # k = 5 only with another learning rate: no cell
+    records += [
+        dict(r, config=dict(r["config"], _pretrained="h100"), test_accuracy=0.1)
+        for r in records
+        if r["protocol"] == "transfer" and r["row"] == "baseline"
+    ]
     output = tmp_path / "records.jsonl"
     output.write_text("".join(json.dumps(r) + "\n" for r in records))
 
-    cells = _run("accuracy.py", ["--glance", "--datasets", "oaks", "--protocols", "scratch",
-                                 "transfer", "--shots", "3", "5", "--config",
-                                 json.dumps(config), "--output", str(output)], monkeypatch)
+    cells = _run(
+        "accuracy.py",
+        [
+            "--glance",
+            "--datasets",
+            "oaks",
+            "--protocols",
+            "scratch",
+            "transfer",
+            "--shots",
+            "3",
+            "5",
+            "--config",
+            json.dumps(config),
+            "--output",
+            str(output),
+        ],
+        monkeypatch,
+    )
     assert [(c["protocol"], c["shots"]) for c in cells] == [("scratch", 3), ("transfer", 3)]
     scratch, transfer = cells
     assert abs(transfer["baseline"]["mean"] - 0.75) < 1e-9  # the "cpu" checkpoint's
@@ -419,10 +560,14 @@ def test_accuracy_glance_shows_each_cell_of_the_study_config(tmp_path, monkeypat
     assert (off["n"], off["wins"]) == (2, 2) and abs(off["mean"] - 0.1) < 1e-9
     assert transfer["columns"]["`ssdp=False`"] is None
     out = capsys.readouterr().out.splitlines()
-    assert ("| oaks (38) | scratch | 3 | 0.550 ± 0.071 | +0.015 ± 0.049 (1/2) | "
-            "+0.100 ± 0.000 (2/2) | -0.125 ± 0.035 (0/2) | not run |") in out
-    assert ("| oaks (38) | transfer | 3 | 0.750 ± 0.071 | +0.015 ± 0.007 (2/2) | not run | "
-            "not run | not run |") in out
+    assert (
+        "| oaks (38) | scratch | 3 | 0.550 ± 0.071 | +0.015 ± 0.049 (1/2) | "
+        "+0.100 ± 0.000 (2/2) | -0.125 ± 0.035 (0/2) | not run |"
+    ) in out
+    assert (
+        "| oaks (38) | transfer | 3 | 0.750 ± 0.071 | +0.015 ± 0.007 (2/2) | not run | "
+        "not run | not run |"
+    ) in out
     assert "full CSDNet (default, `erase`): 2 cells, wins 1, level 1, loses 0" in out
     assert "SSDT alone: 1 cells, wins 0, level 0, loses 1" in out
 
@@ -431,10 +576,10 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
     """A run killed after an epoch and called again (a new process would build the model
     anew) trains only the epochs left and ends where one uninterrupted run ends: same
     logs, same best-validation weights, same queue and random-view state."""
-    sys.path.insert(0, ROOT)
-    import fewshot
     import numpy as np
     from conftest import tiny_model
+
+    from benchmarks import fewshot
 
     rng = np.random.default_rng(0)
     data = dict(images=rng.integers(0, 256, (12, 36, 36), dtype=np.uint8))
@@ -445,9 +590,18 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
         keras.utils.set_random_seed(0)
         model = tiny_model()
         sequence = fewshot.make_sequence(data, np.arange(12), labels, 32, 4, seed=0)
-        fit = fewshot.fit_resumable(model, sequence, 4, state_dir, monitor="val_accuracy",
-                                    callbacks=callbacks, log=log, verbose=0,
-                                    validation_data=(x_val, labels[:6]), save_every=save_every)
+        fit = fewshot.fit_resumable(
+            model,
+            sequence,
+            4,
+            state_dir,
+            monitor="val_accuracy",
+            callbacks=callbacks,
+            log=log,
+            verbose=0,
+            validation_data=(x_val, labels[:6]),
+            save_every=save_every,
+        )
         return model, fit
 
     straight, straight_fit = run(None)
@@ -469,29 +623,43 @@ def test_fit_resumable_continues_a_killed_run_as_if_never_stopped(tmp_path):
         assert len(fit["history"][key]) == 4
         np.testing.assert_allclose(fit["history"][key], values, rtol=1e-4, atol=1e-5)
     for a, b in zip(resumed.variables, straight.variables):  # incl. queue, seed state
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(a),
-                                   keras.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-5,
-                                   err_msg=a.path)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a),
+            keras.ops.convert_to_numpy(b),
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=a.path,
+        )
 
     # A state another model wrote is refused with what to do, not loaded half-way.
     with pytest.raises(ValueError, match="Delete that folder"):
         keras.utils.set_random_seed(0)
-        fewshot.fit_resumable(tiny_model(queue_size=8),
-                              fewshot.make_sequence(data, np.arange(12), labels, 32, 4, 0),
-                              4, state_dir, verbose=0)
+        fewshot.fit_resumable(
+            tiny_model(queue_size=8),
+            fewshot.make_sequence(data, np.arange(12), labels, 32, 4, 0),
+            4,
+            state_dir,
+            verbose=0,
+        )
 
 
 @only_torch
 def test_run_job_resumes_a_killed_job_and_cleans_up(tmp_path, monkeypatch):
     """A job whose process dies after an epoch is continued by the rerun: its record
     says `resumed_from`, has every epoch's validation score, and the state is gone."""
-    sys.path.insert(0, ROOT)
-    import fewshot
+    from benchmarks import fewshot
 
-    paths = fewshot.pack_all(fewshot.fake_data_root(str(tmp_path / "data")), ["oaks"], 32,
-                             str(tmp_path / "packed"))
-    job = dict(dataset="oaks", protocol="scratch", shots=2, seed=0, row="csdnet",
-               config=dict(epochs=3, image_size=32, queue_size=8))
+    paths = fewshot.pack_all(
+        fewshot.fake_data_root(str(tmp_path / "data")), ["oaks"], 32, str(tmp_path / "packed")
+    )
+    job = dict(
+        dataset="oaks",
+        protocol="scratch",
+        shots=2,
+        seed=0,
+        row="csdnet",
+        config=dict(epochs=3, image_size=32, queue_size=8),
+    )
     progress = fewshot.progress_callback
 
     workdir = str(tmp_path / "work")
@@ -518,11 +686,12 @@ def test_worker_pool_workers_end_when_their_pool_process_is_killed(tmp_path):
     ready = tmp_path / "ready"
     owner = tmp_path / "owner.py"
     owner.write_text(
-        f"import os, sys, time\nsys.path.insert(0, {ROOT!r})\nimport fewshot\n"
+        f"import os, sys, time\nsys.path.insert(0, {REPO!r})\nfrom benchmarks import fewshot\n"
         "if __name__ == '__main__':  # spawned workers import this file too\n"
         f"    pool = fewshot.WorkerPool(1, initializer=os.mkdir, initargs=({str(ready)!r},))\n"
         "    print(pool._workers[0]['process'].pid, flush=True)\n"
-        "    list(pool.imap_unordered(time.sleep, [120]))\n")
+        "    list(pool.imap_unordered(time.sleep, [120]))\n"
+    )
     process = subprocess.Popen([sys.executable, str(owner)], stdout=subprocess.PIPE, text=True)
     worker = int(process.stdout.readline())
 

@@ -43,7 +43,7 @@ def test_phone_example_prepares_images_as_the_library_does(tmp_path):
 
     tflite = example["export"](example["parse_args"](["--model", model_path]))
     logits = example["classify"](tflite, image)
-    (pixels, _), = make_dataset([(image, 0)], IMAGE_SIZE, training=False)
+    ((pixels, _),) = make_dataset([(image, 0)], IMAGE_SIZE, training=False)
     np.testing.assert_allclose(logits, model.predict(pixels, verbose=0)[0], atol=1e-4)
     with open(str(tmp_path / "tiny.json")) as f:
         assert json.load(f)["preprocessing"]["function"] == "keras_csdnet.data.load_image"

@@ -155,10 +155,10 @@ def test_a_nan_loss_stops_training_naming_epoch_and_batch():
     def batches():
         for epoch in range(3):
             for step in range(3):
-                images = x[2 * step:2 * step + 2].copy()
+                images = x[2 * step : 2 * step + 2].copy()
                 if epoch == 1 and step == 2:
                     images[0, 0, 0, 0] = np.nan
-                yield images, y[2 * step:2 * step + 2]
+                yield images, y[2 * step : 2 * step + 2]
 
     model = tiny_model()
     with pytest.raises(keras_csdnet.errors.NonFiniteLossError, match="epoch 2, batch 3"):
@@ -194,8 +194,12 @@ def test_imagenet_weights_offline_error_says_how_to_pass_a_local_file(monkeypatc
 
 def test_missing_or_wrong_weights_file(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
-        keras_csdnet.CSDNet(backbone="resnet18", num_classes=3, image_size=32,
-                            weights=str(tmp_path / "nope.weights.h5"))
+        keras_csdnet.CSDNet(
+            backbone="resnet18",
+            num_classes=3,
+            image_size=32,
+            weights=str(tmp_path / "nope.weights.h5"),
+        )
     other = tmp_path / "notes.txt"
     other.write_text("hello")
     with pytest.raises(ValueError, match=r"\.weights\.h5"):

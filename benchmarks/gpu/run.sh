@@ -11,4 +11,4 @@ for backend in jax torch; do
   KERAS_BACKEND=$backend timeout 200 python3 benchmarks/gpu/train_throughput.py "$@" \
     || echo "{\"run\": \"keras_$backend\", \"error\": \"exit $?\"}"
 done
-timeout 60 python3 benchmarks/gpu/train_throughput.py --reference "$@"
+timeout 60 python3 -m benchmarks.gpu.train_throughput --reference "$@"

@@ -17,4 +17,5 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-/tmp/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=-1
-exec python3 "benchmarks/${SCRIPT:-study.py}" --workers "${WORKERS:-14}" "$@"
+SCRIPT=${SCRIPT:-study.py}
+exec python3 -m "benchmarks.${SCRIPT%.py}" --workers "${WORKERS:-14}" "$@"

@@ -5,7 +5,8 @@
 
 ResNet-50 at 448 px, batch 32, `mixed_bfloat16`, random uint8 images in host
 memory fed by `fit` (as a user's numpy data would be); images/s of a timed
-`fit` of `--steps` steps after a warm-up `fit` (compilation excluded). `--reference` instead times torchvision's ResNet-50
+`fit` of `--steps` steps after a warm-up `fit` (compilation excluded).
+`--reference` instead times torchvision's ResNet-50
 (channels_last, bf16 autocast, SGD) in plain PyTorch. TensorFlow is not
 needed (numpy inputs).
 """
@@ -42,8 +43,12 @@ def keras_run(args, switches):
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = keras_csdnet.CSDNet(
-        backbone=args.backbone, num_classes=args.classes, image_size=args.image_size,
-        seed=0, **switches)
+        backbone=args.backbone,
+        num_classes=args.classes,
+        image_size=args.image_size,
+        seed=0,
+        **switches,
+    )
     n = args.batch_size * 4
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (n, args.image_size, args.image_size, 3), dtype=np.uint8)
@@ -58,8 +63,11 @@ def keras_run(args, switches):
     history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, verbose=0)
     float(history.history["loss"][-1])
     seconds = time.perf_counter() - compiled
-    return {"img_per_s": round(epochs * n / seconds, 1), "timed_steps": epochs * 4,
-            "warmup_s": round(compiled - start, 1)}
+    return {
+        "img_per_s": round(epochs * n / seconds, 1),
+        "timed_steps": epochs * 4,
+        "warmup_s": round(compiled - start, 1),
+    }
 
 
 def reference_run(args):
@@ -95,8 +103,12 @@ def reference_run(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    common = {"backbone": args.backbone, "image_size": args.image_size,
-              "batch_size": args.batch_size, "dtype_policy": "mixed_bfloat16"}
+    common = {
+        "backbone": args.backbone,
+        "image_size": args.image_size,
+        "batch_size": args.batch_size,
+        "dtype_policy": "mixed_bfloat16",
+    }
     if args.reference:
         result = dict(common, run="plain_pytorch_torchvision", **reference_run(args))
         print(json.dumps(result), flush=True)
@@ -108,8 +120,9 @@ def main(argv=None):
     for name, switches in runs.items():
         if args.only and name != args.only:
             continue
-        result = dict(common, run=f"keras_{keras.backend.backend()}_{name}",
-                      **keras_run(args, switches))
+        result = dict(
+            common, run=f"keras_{keras.backend.backend()}_{name}", **keras_run(args, switches)
+        )
         print(json.dumps(result), flush=True)
         results.append(result)
     return results

@@ -41,8 +41,9 @@ def rotate(image, degrees):
     theta = np.deg2rad(degrees)
     cos, sin = np.cos(theta), np.sin(theta)
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    ys, xs = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
-                         indexing="ij")
+    ys, xs = np.meshgrid(
+        np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij"
+    )
     # The source of each output pixel: the inverse rotation.
     sy = cos * (ys - cy) - sin * (xs - cx) + cy
     sx = sin * (ys - cy) + cos * (xs - cx) + cx
@@ -68,8 +69,7 @@ def jitter_colors(image, rng, strength):
     return image
 
 
-def augment_image(image, image_size, rng, rotation_degrees=10.0, color_jitter=0.1,
-                  flip=True):
+def augment_image(image, image_size, rng, rotation_degrees=10.0, color_jitter=0.1, flip=True):
     """The training augmentation of one uint8 image `(H, W, C)`, H, W >= image_size.
 
     Args:
@@ -92,7 +92,7 @@ def augment_image(image, image_size, rng, rotation_degrees=10.0, color_jitter=0.
         )
     y = int(rng.integers(0, h - image_size + 1))
     x = int(rng.integers(0, w - image_size + 1))
-    crop = np.asarray(image[y:y + image_size, x:x + image_size], np.float32)
+    crop = np.asarray(image[y : y + image_size, x : x + image_size], np.float32)
     if crop.ndim == 2:
         crop = crop[..., None]
     if flip and rng.random() < 0.5:
@@ -105,7 +105,6 @@ def augment_image(image, image_size, rng, rotation_degrees=10.0, color_jitter=0.
 
 def augment_batch(images, image_size, rng, rotation_degrees=10.0, color_jitter=0.1):
     """`augment_image` on each image of a batch (array or list); returns `(N, S, S, C)`."""
-    return np.stack([
-        augment_image(image, image_size, rng, rotation_degrees, color_jitter)
-        for image in images
-    ])
+    return np.stack(
+        [augment_image(image, image_size, rng, rotation_degrees, color_jitter) for image in images]
+    )

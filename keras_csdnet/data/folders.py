@@ -2,7 +2,7 @@
 
 import os
 import warnings
-from typing import Callable
+from collections.abc import Callable
 from typing import NamedTuple
 
 from keras_csdnet.data.images import find_unreadable
@@ -69,7 +69,8 @@ def _list_images(folder):
 def _class_folders(root, class_names=None, drop_empty=False, what="class folder", keep=None):
     """Lists `root/<class>/...` images; returns `(entries, class_names)`."""
     subdirs = sorted(
-        d for d in os.listdir(root)
+        d
+        for d in os.listdir(root)
         if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
     )
     if keep is not None:
@@ -233,7 +234,7 @@ def load_image_folder(
             `"classes"` layout).
         val_shots: int >= 0, validation images per class (default 1).
             One image per class makes a noisy score for choosing a
-            checkpoint or a setting: in `benchmarks/README.md` a validation
+            checkpoint or a setting: in `docs/accuracy_study.md` a validation
             lead under about 0.03 predicted the test lead's sign no better
             than chance. Use 2 or more where classes have the images.
         seed: int; same seed, same split on any machine.
@@ -316,15 +317,20 @@ def load_image_folder(
             train = sampled
 
     _need_two_classes(names, path)
-    common = dict(image_size=image_size, batch_size=batch_size, seed=seed, resize=resize,
-                  cache=cache, class_names=names)
+    common = dict(
+        image_size=image_size,
+        batch_size=batch_size,
+        seed=seed,
+        resize=resize,
+        cache=cache,
+        class_names=names,
+    )
     return ImageFolderSplits(
         make_dataset(train, training=True, augment=augment, **common),
         make_dataset(val, training=False, **common),
         make_dataset(test, training=False, **common),
         list(names),
     )
-
 
 
 def _ufg_entries(path, classes, drop_small_classes, num_classes):
@@ -344,11 +350,13 @@ def _splits_entries(path, classes, drop_small_classes, num_classes):
     train, names = _class_folders(os.path.join(path, "train"), None, drop_small_classes, keep=keep)
     others = names if classes is not None else None
     test, _ = _class_folders(
-        os.path.join(path, "test"), names, True, "test class folder", keep=others)
+        os.path.join(path, "test"), names, True, "test class folder", keep=others
+    )
     val = None
     if os.path.isdir(os.path.join(path, "val")):
         val, _ = _class_folders(
-            os.path.join(path, "val"), names, True, "val class folder", keep=others)
+            os.path.join(path, "val"), names, True, "val class folder", keep=others
+        )
     return train, val, test, names
 
 
@@ -365,11 +373,10 @@ register_layout(
 )
 register_layout(
     "splits",
-    lambda path: os.path.isdir(os.path.join(path, "train"))
-    and os.path.isdir(os.path.join(path, "test")),
+    lambda path: (
+        os.path.isdir(os.path.join(path, "train")) and os.path.isdir(os.path.join(path, "test"))
+    ),
     _splits_entries,
     "root/{train,val,test}/<class>/<image>",
 )
-register_layout(
-    "classes", lambda path: False, _classes_entries, "root/<class>/<image>"
-)
+register_layout("classes", lambda path: False, _classes_entries, "root/<class>/<image>")

@@ -6,8 +6,18 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 IMAGE_EXTENSIONS = (
-    ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".pgm", ".ppm", ".pbm", ".pnm",
-    ".tif", ".tiff", ".webp",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".pgm",
+    ".ppm",
+    ".pbm",
+    ".pnm",
+    ".tif",
+    ".tiff",
+    ".webp",
 )
 
 
@@ -86,7 +96,7 @@ def center_crop(array, image_size):
             f"A {h} x {w} image is smaller than the {image_size} px crop; resize it first."
         )
     top, left = (h - image_size) // 2, (w - image_size) // 2
-    return array[top:top + image_size, left:left + image_size]
+    return array[top : top + image_size, left : left + image_size]
 
 
 def load_image(path, image_size, resize="shorter_side"):

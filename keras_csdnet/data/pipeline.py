@@ -84,13 +84,18 @@ def make_dataset(
         # Decoded at the pre-crop size and cached; random crops come after.
         ds = ds.map(
             lambda p, y: decode(p, y, lambda f: read_image(f, short, square), [None, None, 3]),
-            num_parallel_calls=autotune, deterministic=True)
+            num_parallel_calls=autotune,
+            deterministic=True,
+        )
         estimated = len(paths) * short * short * (1 if square else 1.5) * 3
     else:
         # Exactly `load_image`: the same pixels as a single file prepared for
         # `predict` or an exported model.
-        ds = ds.map(lambda p, y: decode(p, y, lambda f: load_image(f, image_size, resize), size),
-                    num_parallel_calls=autotune, deterministic=True)
+        ds = ds.map(
+            lambda p, y: decode(p, y, lambda f: load_image(f, image_size, resize), size),
+            num_parallel_calls=autotune,
+            deterministic=True,
+        )
         estimated = len(paths) * image_size * image_size * 3
     if cache is True or (cache == "auto" and estimated <= DEFAULT_CACHE_BYTES):
         ds = ds.cache()
@@ -107,13 +112,15 @@ def make_dataset(
             return np.repeat(out, 3, axis=-1) if out.shape[-1] == 1 else out
 
         def augment_tf(xy, element_seed):
-            image = tf.numpy_function(augment_one, [xy[0], element_seed], tf.uint8,
-                                      stateful=False)
+            image = tf.numpy_function(augment_one, [xy[0], element_seed], tf.uint8, stateful=False)
             image.set_shape(size)
             return image, xy[1]
 
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
-            lambda s: tf.math.abs(s)).batch(2)
+        seeds = (
+            tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+            .map(lambda s: tf.math.abs(s))
+            .batch(2)
+        )
         ds = tf.data.Dataset.zip((ds, seeds)).map(augment_tf, num_parallel_calls=autotune)
     ds = ds.batch(batch_size)
     ds = ds.prefetch(autotune)

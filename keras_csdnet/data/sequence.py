@@ -43,8 +43,19 @@ class FewShotSequence(keras.utils.PyDataset):
     ```
     """
 
-    def __init__(self, images, labels, image_size, batch_size=16, seed=0, training=True,
-                 rotation_degrees=10.0, color_jitter=0.1, class_names=None, **kwargs):
+    def __init__(
+        self,
+        images,
+        labels,
+        image_size,
+        batch_size=16,
+        seed=0,
+        training=True,
+        rotation_degrees=10.0,
+        color_jitter=0.1,
+        class_names=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_augmentation(rotation_degrees, color_jitter)
         self.images = images
@@ -76,12 +87,11 @@ class FewShotSequence(keras.utils.PyDataset):
         return math.ceil(len(self.labels) / self.batch_size)
 
     def __getitem__(self, index):
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         batch = [self.images[r] for r in rows]
         if self.training:
             rng = np.random.default_rng([self.seed, self.epoch, index, 7])
-            x = augment_batch(batch, self.image_size, rng, self.rotation_degrees,
-                              self.color_jitter)
+            x = augment_batch(batch, self.image_size, rng, self.rotation_degrees, self.color_jitter)
         else:
             x = np.stack([center_crop(np.asarray(b), self.image_size) for b in batch])
         if x.ndim == 3:  # grey (N, S, S)

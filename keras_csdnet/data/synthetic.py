@@ -135,9 +135,7 @@ def render_leaf(traits, image_size, rng):
         spots = np.maximum(spots, np.clip((radius - dist) / pixel + 0.5, 0.0, 1.0))
 
     # Colours: per image, identical distributions for all classes.
-    leaf_rgb = np.array(
-        [rng.uniform(40, 110), rng.uniform(110, 190), rng.uniform(30, 90)]
-    )
+    leaf_rgb = np.array([rng.uniform(40, 110), rng.uniform(110, 190), rng.uniform(30, 90)])
     vein_rgb = leaf_rgb * rng.uniform(1.2, 1.4)
     spot_rgb = np.array([rng.uniform(70, 110), rng.uniform(45, 75), rng.uniform(20, 45)])
     bg_a, bg_b = rng.uniform(120, 240, size=3), rng.uniform(120, 240, size=3)
@@ -206,7 +204,8 @@ def synthetic_cultivars(
             that many images per class (for model selection).
 
     Returns:
-        `(train, test)` (or `(train, val, test)` when `val_per_class > 0`) batched `tf.data.Dataset`s of `(uint8 image (B, S, S, 3),
+        `(train, test)` (or `(train, val, test)` when `val_per_class > 0`)
+        batched `tf.data.Dataset`s of `(uint8 image (B, S, S, 3),
         int32 label (B,))`; train is shuffled each epoch (seeded). Both carry
         `.class_names` (list of str), as `keras.utils.image_dataset_from_directory`
         datasets do; `cultivar_names(num_classes, seed)` gives them too.

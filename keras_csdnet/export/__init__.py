@@ -65,9 +65,7 @@ def _check_arguments(format, quantization, representative_data):
     if format not in FORMATS:
         raise ValueError(f"Unknown export `format={format!r}`; use one of {FORMATS}.")
     if quantization not in QUANTIZATIONS:
-        raise ValueError(
-            f"Unknown `quantization={quantization!r}`; use one of {QUANTIZATIONS}."
-        )
+        raise ValueError(f"Unknown `quantization={quantization!r}`; use one of {QUANTIZATIONS}.")
     if quantization is not None and format != "tflite":
         raise ValueError(
             f"`quantization={quantization!r}` applies to TFLite only; pass "
@@ -163,9 +161,7 @@ def _export_tensorflow(model, output, format, quantization, representative, samp
 def _size(path):
     if os.path.isfile(path):
         return os.path.getsize(path)
-    return sum(
-        os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files
-    )
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
 
 
 def export(
@@ -215,8 +211,14 @@ def export(
         raise ValueError(f"TFLite output must end with '.tflite', got {output!r}.")
     if keras.backend.backend() != "tensorflow":
         return _export_in_subprocess(
-            model_or_path, output, format, quantization, representative_data,
-            sample_images, num_samples, check,
+            model_or_path,
+            output,
+            format,
+            quantization,
+            representative_data,
+            sample_images,
+            num_samples,
+            check,
         )
     if isinstance(model_or_path, (str, os.PathLike)):
         model = load_csdnet(os.fspath(model_or_path))
@@ -243,8 +245,16 @@ def export(
     return report
 
 
-def _export_in_subprocess(model_or_path, output, format, quantization, representative_data,
-                          sample_images, num_samples, check):
+def _export_in_subprocess(
+    model_or_path,
+    output,
+    format,
+    quantization,
+    representative_data,
+    sample_images,
+    num_samples,
+    check,
+):
     """Runs the export under the TensorFlow backend in a fresh Python."""
     with tempfile.TemporaryDirectory() as tmp:
         if isinstance(model_or_path, (str, os.PathLike)):
@@ -261,13 +271,22 @@ def _export_in_subprocess(model_or_path, output, format, quantization, represent
                 )
             path = os.path.join(tmp, "model.keras")
             model_or_path.save(path)
-        args = [sys.executable, "-m", "keras_csdnet.export.worker", path, os.path.abspath(output),
-                "--format", format, "--num-samples", str(num_samples),
-                "--report", os.path.join(tmp, "report.json")]
+        args = [
+            sys.executable,
+            "-m",
+            "keras_csdnet.export.worker",
+            path,
+            os.path.abspath(output),
+            "--format",
+            format,
+            "--num-samples",
+            str(num_samples),
+            "--report",
+            os.path.join(tmp, "report.json"),
+        ]
         if quantization:
             args += ["--quantization", quantization]
-        for flag, data in (("--representative", representative_data),
-                           ("--samples", sample_images)):
+        for flag, data in (("--representative", representative_data), ("--samples", sample_images)):
             if data is not None:
                 file = os.path.join(tmp, flag.strip("-") + ".npy")
                 np.save(file, _as_images(data, image_size_of(model_or_path), limit=300))
@@ -282,7 +301,8 @@ def _export_in_subprocess(model_or_path, output, format, quantization, represent
                 result = json.load(f)
             if "error" in result:
                 error = {"ValueError": ValueError, "ExportParityError": ExportParityError}.get(
-                    result["error_type"], RuntimeError)
+                    result["error_type"], RuntimeError
+                )
                 raise error(result["error"])
             return result
         raise RuntimeError(

@@ -7,8 +7,7 @@ def metadata_of(model, format, quantization):
     import keras_csdnet
 
     return {
-        "class_names": model.class_names
-        or [str(i) for i in range(model.num_classes)],
+        "class_names": model.class_names or [str(i) for i in range(model.num_classes)],
         "num_classes": model.num_classes,
         "image_size": model.image_size,
         "input": {

@@ -23,8 +23,12 @@ def check_parity(reference, exported, quantization):
     else:
         passed = agreement >= TOP1_AGREEMENT[quantization]
         rule = f"top-1 agreement >= {TOP1_AGREEMENT[quantization]:.0%}"
-    return {"max_abs_diff": max_abs, "top1_agreement": agreement, "rule": rule,
-            "passed": bool(passed)}
+    return {
+        "max_abs_diff": max_abs,
+        "top1_agreement": agreement,
+        "rule": rule,
+        "passed": bool(passed),
+    }
 
 
 def raise_if_failed(report, format, quantization):

@@ -52,8 +52,11 @@ def tflite_predict(model_content_or_path, images):
     out = interpreter.get_output_details()[0]
     interpreter.resize_tensor_input(inp["index"], list(images.shape))
     interpreter.allocate_tensors()
-    x = images.astype(inp["dtype"]) if inp["dtype"] != np.uint8 else np.clip(
-        np.round(images), 0, 255).astype(np.uint8)
+    x = (
+        images.astype(inp["dtype"])
+        if inp["dtype"] != np.uint8
+        else np.clip(np.round(images), 0, 255).astype(np.uint8)
+    )
     interpreter.set_tensor(inp["index"], x)
     interpreter.invoke()
     logits = interpreter.get_tensor(out["index"])

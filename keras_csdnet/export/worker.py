@@ -36,9 +36,16 @@ def main(argv=None):
         sys.exit("Run with KERAS_BACKEND=tensorflow.")
     load = lambda f: np.load(f) if f else None  # noqa: E731
     try:
-        report = export(args.model, args.output, args.format, args.quantization,
-                        load(args.representative), load(args.samples), args.num_samples,
-                        not args.no_check)
+        report = export(
+            args.model,
+            args.output,
+            args.format,
+            args.quantization,
+            load(args.representative),
+            load(args.samples),
+            args.num_samples,
+            not args.no_check,
+        )
     except (ValueError, ExportParityError) as e:
         report = {"error": str(e), "error_type": type(e).__name__}
     if args.report:

@@ -1,6 +1,6 @@
 """DiscrepancyView: the SSDP mask and the augmented image it generates."""
 
-from typing import Callable
+from collections.abc import Callable
 from typing import NamedTuple
 
 import keras
@@ -151,7 +151,7 @@ class DiscrepancyView(keras.layers.Layer):
             f"discrepancy view (`mask_mode={self.mask_mode!r}`) is "
             f"{MASK_MODES.get(self.mask_mode).single_cell_view}. Use a larger "
             f"`image_size`{larger}; the paper's 448 px gives ResNet 14 x 14) or a random-crop "
-            "view (`view=\"random\"`, or `ssdp=False`)."
+            'view (`view="random"`, or `ssdp=False`).'
         )
 
     def compute_output_shape(self, images_shape, pattern_shape=None):

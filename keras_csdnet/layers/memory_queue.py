@@ -88,9 +88,7 @@ class MemoryQueue(keras.layers.Layer):
         indices = ops.expand_dims(indices, 1)
         self.features.assign(ops.scatter_update(self.features.value, indices, kept_features))
         self.labels.assign(ops.scatter_update(self.labels.value, indices, kept_labels))
-        self.pointer.assign(
-            ops.mod(self.pointer.value + ops.cast(total, "int32"), self.queue_size)
-        )
+        self.pointer.assign(ops.mod(self.pointer.value + ops.cast(total, "int32"), self.queue_size))
 
     def call(self, features, labels):
         """Enqueues and returns the queue contents as they were before."""

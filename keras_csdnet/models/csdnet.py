@@ -23,8 +23,12 @@ LOSS_COMPONENTS = ("cls_loss", "qc_loss", "ssdt_loss")
 # The components and the constructor arguments that configure each. A
 # component's settings are its layer's constructor arguments, read from its
 # signature, so a new knob on a layer is one edit in that layer.
-_COMPONENTS = {"ssdp": (SSDP,), "view": tuple(views_lib.VIEWS.items()), "ddl": (DDL,),
-               "ssdt": (SSDT,)}
+_COMPONENTS = {
+    "ssdp": (SSDP,),
+    "view": tuple(views_lib.VIEWS.items()),
+    "ddl": (DDL,),
+    "ssdt": (SSDT,),
+}
 _NOT_SETTINGS = ("self", "seed", "kwargs", "name", "dtype")
 
 
@@ -384,7 +388,7 @@ class CSDNet(keras.Model):
             if pattern is None:
                 raise ValueError(
                     f"The view {type(self.view_generator).__name__} needs SSDP's pattern "
-                    "map, but `ssdp=False`. Turn SSDP on or use `view=\"random\"`."
+                    'map, but `ssdp=False`. Turn SSDP on or use `view="random"`.'
                 )
             view = self.view_generator(pixels, pattern)
         else:
@@ -400,9 +404,7 @@ class CSDNet(keras.Model):
     # -------------------------------------------------------------- losses
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if not isinstance(y_pred, dict):  # evaluate(): the inference path only
-            return losses_lib.classification_loss(
-                y, y_pred, self.label_smoothing, sample_weight
-            )
+            return losses_lib.classification_loss(y, y_pred, self.label_smoothing, sample_weight)
         labels = ops.reshape(ops.cast(y, "int32"), (-1,))
         cls_loss = losses_lib.classification_loss(
             labels, y_pred["logits"], self.label_smoothing, sample_weight
@@ -416,9 +418,7 @@ class CSDNet(keras.Model):
         ssdt_loss = ops.zeros((), "float32")
         ddl = self.queue_contrast
         if ddl is not None:
-            embeddings = ops.concatenate(
-                [y_pred["embeddings"], y_pred["aug_embeddings"]], axis=0
-            )
+            embeddings = ops.concatenate([y_pred["embeddings"], y_pred["aug_embeddings"]], axis=0)
             qc_loss = ddl.queue_loss(embeddings, ops.concatenate([labels, labels], axis=0))
             total = total + ddl.alpha * qc_loss
         ssdt = self.self_distillation
@@ -597,6 +597,6 @@ def _make_parts(ssdp, view, ddl, ssdt, seed, settings, shortcuts):
     if parts["view"].needs_pattern and parts["ssdp"] is None:
         raise ValueError(
             f"`view={view!r}` is guided by SSDP's pattern map, but `ssdp=False`. Turn "
-            "SSDP on, or use `view=\"random\"` (a random crop)."
+            'SSDP on, or use `view="random"` (a random crop).'
         )
     return parts

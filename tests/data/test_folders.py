@@ -29,8 +29,16 @@ def _save(path, mode="RGB", fmt=None, value=None, size=(40, 30)):
 
 
 def _pool(root, classes=3, per_class=6):
-    formats = [("a.jpg", "RGB"), ("b.png", "L"), ("c.bmp", "RGB"), ("d.gif", "P"),
-               ("e.pgm", "L"), ("f.png", "1"), ("g.png", "RGBA"), ("h.ppm", "RGB")]
+    formats = [
+        ("a.jpg", "RGB"),
+        ("b.png", "L"),
+        ("c.bmp", "RGB"),
+        ("d.gif", "P"),
+        ("e.pgm", "L"),
+        ("f.png", "1"),
+        ("g.png", "RGBA"),
+        ("h.ppm", "RGB"),
+    ]
     for c in range(classes):
         for i in range(per_class):
             name, mode = formats[(c + i) % len(formats)]
@@ -46,8 +54,15 @@ def _labels(ds):
 
 
 def test_every_image_mode_becomes_rgb_uint8(tmp_path):
-    for name, mode in [("g.png", "L"), ("b.png", "1"), ("p.gif", "P"), ("a.png", "RGBA"),
-                       ("f.pgm", "L"), ("c.ppm", "RGB"), ("w.bmp", "RGB")]:
+    for name, mode in [
+        ("g.png", "L"),
+        ("b.png", "1"),
+        ("p.gif", "P"),
+        ("a.png", "RGBA"),
+        ("f.pgm", "L"),
+        ("c.ppm", "RGB"),
+        ("w.bmp", "RGB"),
+    ]:
         path = str(tmp_path / name)
         _save(path, mode)
         array = read_image(path)
@@ -63,7 +78,9 @@ def test_every_image_mode_becomes_rgb_uint8(tmp_path):
 def test_class_pool_few_shot_split(tmp_path):
     root = _pool(str(tmp_path / "pool"))
     assert detect_layout(root) == "classes"
-    train, val, test, names = load_image_folder(root, shots=3, val_shots=1, image_size=24, batch_size=4)
+    train, val, test, names = load_image_folder(
+        root, shots=3, val_shots=1, image_size=24, batch_size=4
+    )
     assert names == ["class_0", "class_1", "class_2"]
     assert (train.num_images, val.num_images, test.num_images) == (9, 3, 6)
     assert sorted(_labels(val).tolist()) == [0, 1, 2]
@@ -71,7 +88,9 @@ def test_class_pool_few_shot_split(tmp_path):
     assert images.dtype.name == "uint8" and tuple(images.shape) == (4, 24, 24, 3)
     assert not set(train.file_paths) & set(test.file_paths)
     assert not set(val.file_paths) & set(test.file_paths)
-    assert all(p.endswith((".jpg", ".png", ".bmp", ".gif", ".pgm", ".ppm")) for p in train.file_paths)
+    assert all(
+        p.endswith((".jpg", ".png", ".bmp", ".gif", ".pgm", ".ppm")) for p in train.file_paths
+    )
     again = load_image_folder(root, shots=3, val_shots=1, image_size=24)
     assert again.train.file_paths == train.file_paths
     other = load_image_folder(root, shots=3, val_shots=1, image_size=24, seed=1)
@@ -122,7 +141,9 @@ def _ufg(root, lines_train, lines_test, n_images=6):
 
 
 def test_ufg_layout(tmp_path):
-    root = _ufg(str(tmp_path / "ufg"), ["0.jpg 1", "1.jpg 1", "2.jpg 2", "3.jpg 2"], ["4.jpg 1", "5.jpg 2"])
+    root = _ufg(
+        str(tmp_path / "ufg"), ["0.jpg 1", "1.jpg 1", "2.jpg 2", "3.jpg 2"], ["4.jpg 1", "5.jpg 2"]
+    )
     assert detect_layout(root) == "ufg"
     train, val, test, names = load_image_folder(root, val_shots=1, image_size=16)
     assert names == ["1", "2"]
@@ -158,7 +179,9 @@ def test_unreadable_images_raise_or_skip(tmp_path):
     with pytest.raises(ValueError, match=r"unreadable or truncated.*broken\.jpg.*on_error='skip'"):
         load_image_folder(root, shots=2, val_shots=1, image_size=16)
     with pytest.warns(UserWarning, match="Skipped 1 unreadable"):
-        train, val, test, _ = load_image_folder(root, shots=2, val_shots=1, image_size=16, on_error="skip")
+        train, val, test, _ = load_image_folder(
+            root, shots=2, val_shots=1, image_size=16, on_error="skip"
+        )
     assert bad not in train.file_paths + val.file_paths + test.file_paths
     assert train.num_images + val.num_images + test.num_images == 10
 
@@ -176,11 +199,15 @@ def test_empty_class_folder_and_too_small_classes(tmp_path):
     for f in os.listdir(os.path.join(root, "class_empty")):
         os.remove(os.path.join(root, "class_empty", f))
     os.rmdir(os.path.join(root, "class_empty"))
-    with pytest.raises(ValueError, match=r"fewer than shots \+ val_shots \+ 1 = 6.*drop_small_classes"):
+    with pytest.raises(
+        ValueError, match=r"fewer than shots \+ val_shots \+ 1 = 6.*drop_small_classes"
+    ):
         load_image_folder(root, shots=4, val_shots=1, image_size=16)
     _save(os.path.join(root, "class_2", "0.png"))
     with pytest.warns(UserWarning, match="Dropping 1 class"):
-        _, _, _, names = load_image_folder(root, shots=3, val_shots=1, image_size=16, drop_small_classes=True)
+        _, _, _, names = load_image_folder(
+            root, shots=3, val_shots=1, image_size=16, drop_small_classes=True
+        )
     assert names == ["class_0", "class_1"]
 
 
@@ -209,7 +236,8 @@ def test_class_selection(tmp_path):
     _, _, _, names = load_image_folder(root, shots=1, image_size=16, classes=["class_1", "class_3"])
     assert names == ["class_1", "class_3"]
     train, _, _, names = load_image_folder(
-        root, shots=1, image_size=16, classes=lambda c: c != "class_0")
+        root, shots=1, image_size=16, classes=lambda c: c != "class_0"
+    )
     assert names == ["class_1", "class_2", "class_3"] and train.num_images == 3
 
 

@@ -64,8 +64,7 @@ def test_every_augmentation_factor_is_centred_on_no_change():
     with pytest.raises(ValueError, match="color_jitter"):
         augment_image(image.astype(np.uint8), SIZE, rng, color_jitter=1.5)
     with pytest.raises(ValueError, match="rotation_degrees"):
-        FewShotSequence(np.zeros((2, SIZE, SIZE, 3), np.uint8), [0, 1], SIZE,
-                        rotation_degrees=-5)
+        FewShotSequence(np.zeros((2, SIZE, SIZE, 3), np.uint8), [0, 1], SIZE, rotation_degrees=-5)
 
 
 def test_sequence_and_tf_data_use_the_same_recipe(tmp_path):

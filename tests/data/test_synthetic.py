@@ -71,7 +71,9 @@ def test_bad_arguments(kwargs, match):
 
 def test_validation_split_leaves_train_and_test_unchanged():
     (x, y), (xt, yt) = data.synthetic_cultivar_arrays(3, 32, 2, 2, seed=0)
-    (x2, _), (xv, yv), (xt2, _) = data.synthetic_cultivar_arrays(3, 32, 2, 2, seed=0, val_per_class=1)
+    (x2, _), (xv, yv), (xt2, _) = data.synthetic_cultivar_arrays(
+        3, 32, 2, 2, seed=0, val_per_class=1
+    )
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_array_equal(xt, xt2)
     assert sorted(yv.tolist()) == [0, 1, 2]

@@ -20,7 +20,8 @@ def _fake_ufg(root, num_classes):
         for split in ("train", "test"):
             name = f"{split}_{c}.jpg"
             Image.fromarray(rng.integers(0, 256, (12, 10, 3), np.uint8)).save(
-                os.path.join(root, "images", name))
+                os.path.join(root, "images", name)
+            )
             lines[split].append(f"{name} {c + 1}")
     for split, rows in lines.items():
         with open(os.path.join(root, "anno", f"{split}.txt"), "w") as f:
@@ -56,6 +57,9 @@ def test_soy_ageing_config_reads_its_subset(tmp_path):
 
 def test_missing_manual_dir_gives_download_instructions(tmp_path):
     builder = ufg_tfds.SoyLocal(data_dir=str(tmp_path / "tfds"))
-    with pytest.raises(Exception, match=r"(?s)github.com/XiaohanYu-GU/Ultra-FGVC.*SoyLocal/anno/train.txt"):
+    with pytest.raises(
+        Exception, match=r"(?s)github.com/XiaohanYu-GU/Ultra-FGVC.*SoyLocal/anno/train.txt"
+    ):
         builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path / "empty")))
+            download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path / "empty"))
+        )

@@ -81,12 +81,19 @@ def test_quantized_tflite(trained, tmp_path, quantization):
     _, path, train_images, test_images = trained
     out = str(tmp_path / f"{quantization}.tflite")
     report = keras_csdnet.export(
-        path, out, format="tflite", quantization=quantization,
-        representative_data=train_images, sample_images=test_images, num_samples=120,
+        path,
+        out,
+        format="tflite",
+        quantization=quantization,
+        representative_data=train_images,
+        sample_images=test_images,
+        num_samples=120,
     )
     assert report["passed"], report
     assert report["top1_agreement"] >= (0.97 if quantization == "int8" else 0.99)
-    float_size = os.path.getsize(keras_csdnet.export(path, str(tmp_path / "f.tflite"), "tflite")["output"])
+    float_size = os.path.getsize(
+        keras_csdnet.export(path, str(tmp_path / "f.tflite"), "tflite")["output"]
+    )
     assert report["size_bytes"] < float_size
     if quantization == "int8":
         assert json.load(open(str(tmp_path / "int8.json")))["input"]["dtype"] == "uint8"
@@ -134,6 +141,11 @@ def test_representative_data_from_a_dataset(trained, tmp_path):
 
     _, path, train_images, test_images = trained
     ds = tf.data.Dataset.from_tensor_slices((train_images, np.zeros(len(train_images)))).batch(8)
-    report = keras_csdnet.export(path, str(tmp_path / "d.tflite"), "tflite",
-                                 quantization="dynamic_int8", representative_data=ds)
+    report = keras_csdnet.export(
+        path,
+        str(tmp_path / "d.tflite"),
+        "tflite",
+        quantization="dynamic_int8",
+        representative_data=ds,
+    )
     assert report["num_samples"] == len(train_images) and report["passed"]

@@ -12,9 +12,12 @@ from keras_csdnet.layers import DDL
 class TestDDL(TestCase):
     def test_layer_and_serialization(self):
         self.run_layer_test(
-            DDL, dict(queue_size=8, embedding_dim=4, margin=0.2, alpha=0.5),
-            np.ones((2, 6), "float32"), expected_output_shape=(2, 4),
-            expected_num_trainable_weights=2, expected_num_non_trainable_weights=3,
+            DDL,
+            dict(queue_size=8, embedding_dim=4, margin=0.2, alpha=0.5),
+            np.ones((2, 6), "float32"),
+            expected_output_shape=(2, 4),
+            expected_num_trainable_weights=2,
+            expected_num_non_trainable_weights=3,
         )
 
     def test_embeddings_have_unit_norm_and_queue_loss_enqueues(self):
@@ -32,10 +35,15 @@ class TestDDL(TestCase):
         np.testing.assert_allclose(to_numpy(loss), to_numpy(expected), rtol=1e-5)
         assert to_numpy(ddl.queue.labels).tolist()[:3] == [0, 1, 0]
 
-    @pytest.mark.parametrize("kwargs,match", [
-        (dict(queue_size=0), "queue_size"), (dict(embedding_dim=0), "embedding_dim"),
-        (dict(margin=2.0), "margin"), (dict(alpha=-1.0), "alpha"),
-    ])
+    @pytest.mark.parametrize(
+        "kwargs,match",
+        [
+            (dict(queue_size=0), "queue_size"),
+            (dict(embedding_dim=0), "embedding_dim"),
+            (dict(margin=2.0), "margin"),
+            (dict(alpha=-1.0), "alpha"),
+        ],
+    )
     def test_bad_arguments(self, kwargs, match):
         with pytest.raises(ValueError, match=match):
             DDL(**kwargs)

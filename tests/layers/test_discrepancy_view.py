@@ -1,6 +1,5 @@
 """DiscrepancyView: mask modes, fills, thresholds, boxes, crops, config."""
 
-import keras
 import numpy as np
 import pytest
 from conftest import to_numpy
@@ -70,9 +69,7 @@ def test_discrepancy_view_border_fill_uses_the_background(mode):
     pattern = np.zeros((2, 4, 4, 1), "float32")
     pattern[:, 0, 0, 0] = 5.0
     zeros = to_numpy(DiscrepancyView(mask_mode=mode, seed=1)(images, pattern))
-    border = to_numpy(
-        DiscrepancyView(mask_mode=mode, mask_fill="border", seed=1)(images, pattern)
-    )
+    border = to_numpy(DiscrepancyView(mask_mode=mode, mask_fill="border", seed=1)(images, pattern))
     hidden = zeros == 0.0
     assert hidden.any()
     np.testing.assert_allclose(border[hidden], 255.0, rtol=1e-5)
@@ -103,14 +100,17 @@ def test_discrepancy_view_bad_arguments():
 
 
 class TestDiscrepancyView(TestCase):
-    @pytest.mark.parametrize("mode,fill", [("keep", "zeros"), ("erase", "border"), ("crop", "zeros")])
+    @pytest.mark.parametrize(
+        "mode,fill", [("keep", "zeros"), ("erase", "border"), ("crop", "zeros")]
+    )
     def test_layer_and_serialization(self, mode, fill):
         images = np.full((2, 16, 16, 3), 100.0, "float32")
         pattern = np.random.default_rng(0).normal(size=(2, 4, 4, 1)).astype("float32")
         self.run_layer_test(
-            DiscrepancyView, dict(threshold_low=0.3, threshold_high=0.5, mask_mode=mode,
-                                  mask_fill=fill, seed=2),
-            (images, pattern), expected_output_shape=(2, 16, 16, 3),
+            DiscrepancyView,
+            dict(threshold_low=0.3, threshold_high=0.5, mask_mode=mode, mask_fill=fill, seed=2),
+            (images, pattern),
+            expected_output_shape=(2, 16, 16, 3),
             expected_num_trainable_weights=0,
         )
 

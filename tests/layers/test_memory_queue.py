@@ -1,6 +1,5 @@
 """MemoryQueue: FIFO writes, wrap-around, copies, config."""
 
-import keras
 import numpy as np
 import pytest
 from conftest import to_numpy
@@ -64,8 +63,10 @@ def test_queue_bad_arguments():
 class TestMemoryQueue(TestCase):
     def test_layer_and_serialization(self):
         self.run_layer_test(
-            MemoryQueue, dict(queue_size=4, feature_dim=3, name="q"),
+            MemoryQueue,
+            dict(queue_size=4, feature_dim=3, name="q"),
             (np.ones((2, 3), "float32"), np.array([0, 1])),
             expected_output_shape=((4, 3), (4,)),
-            expected_num_trainable_weights=0, expected_num_non_trainable_weights=3,
+            expected_num_trainable_weights=0,
+            expected_num_non_trainable_weights=3,
         )

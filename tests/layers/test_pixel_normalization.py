@@ -1,6 +1,5 @@
 """PixelNormalization: the three modes, grey input, config."""
 
-import keras
 import numpy as np
 import pytest
 from conftest import to_numpy
@@ -15,7 +14,9 @@ def test_pixel_normalization_modes_and_grey():
     np.testing.assert_allclose(to_numpy(PixelNormalization("symmetric")(grey)), 1.0)
     np.testing.assert_allclose(to_numpy(PixelNormalization("none")(grey)), 255.0)
     out = to_numpy(PixelNormalization("imagenet")(grey))[0, 0, 0]
-    np.testing.assert_allclose(out, (1 - np.array([0.485, 0.456, 0.406])) / [0.229, 0.224, 0.225], rtol=1e-5)
+    np.testing.assert_allclose(
+        out, (1 - np.array([0.485, 0.456, 0.406])) / [0.229, 0.224, 0.225], rtol=1e-5
+    )
     with pytest.raises(ValueError, match="mode"):
         PixelNormalization("zscore")
 
@@ -23,6 +24,8 @@ def test_pixel_normalization_modes_and_grey():
 class TestPixelNormalization(TestCase):
     def test_layer_and_serialization(self):
         self.run_layer_test(
-            PixelNormalization, dict(mode="symmetric"), np.zeros((1, 4, 4, 3), "uint8"),
+            PixelNormalization,
+            dict(mode="symmetric"),
+            np.zeros((1, 4, 4, 3), "uint8"),
             expected_output_shape=(1, 4, 4, 3),
         )

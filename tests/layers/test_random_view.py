@@ -1,8 +1,6 @@
 """RandomView: random crops and flips, config."""
 
-import keras
 import numpy as np
-import pytest
 from conftest import to_numpy
 from csdnet_test_case import TestCase
 
@@ -18,6 +16,8 @@ def test_random_view_shape_and_range():
 class TestRandomView(TestCase):
     def test_layer_and_serialization(self):
         self.run_layer_test(
-            RandomView, dict(min_scale=0.5, flip=False, seed=1),
-            np.zeros((2, 16, 16, 3), "float32"), expected_output_shape=(2, 16, 16, 3),
+            RandomView,
+            dict(min_scale=0.5, flip=False, seed=1),
+            np.zeros((2, 16, 16, 3), "float32"),
+            expected_output_shape=(2, 16, 16, 3),
         )

@@ -61,7 +61,8 @@ def test_ssdp_bad_arguments():
 class TestSSDP(TestCase):
     def test_layer_and_serialization(self):
         self.run_layer_test(
-            SSDP, dict(kernel_size=3, encoder_kernel_size=1, kernel_channels=4),
+            SSDP,
+            dict(kernel_size=3, encoder_kernel_size=1, kernel_channels=4),
             np.ones((1, 4, 4, 2), "float32"),
             expected_output_shape=((1, 4, 4, 2), (1, 4, 4, 1)),
             expected_num_trainable_weights=4,

@@ -6,19 +6,21 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import IMAGE_SIZE
 from conftest import NUM_CLASSES
 from conftest import tiny_arrays
 from conftest import tiny_backbone
 from conftest import tiny_model
 from conftest import to_numpy
+from csdnet_test_case import TestCase
 
 import keras_csdnet
 
 
 def _queue(model):
-    return to_numpy(model.queue.features), to_numpy(model.queue.labels), int(
-        to_numpy(model.queue.pointer)
+    return (
+        to_numpy(model.queue.features),
+        to_numpy(model.queue.labels),
+        int(to_numpy(model.queue.pointer)),
     )
 
 
@@ -84,7 +86,11 @@ def test_evaluate_and_predict_outputs(trained):
     result = model.evaluate(x, y, verbose=0, return_dict=True)
     assert set(result) == {"loss", "accuracy"}
     # evaluate's loss is the raw-view cross-entropy only.
-    log_p = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
+    log_p = (
+        logits
+        - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True))
+        - logits.max(-1, keepdims=True)
+    )
     np.testing.assert_allclose(result["loss"], -log_p[np.arange(8), y].mean(), rtol=1e-3)
 
 
@@ -148,8 +154,9 @@ def test_uint8_float_and_grey_inputs_agree():
     model.fit(grey, np.arange(2) % NUM_CLASSES, epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize("mode,fill", [("crop", "zeros"), ("keep", "zeros"),
-                                       ("erase", "zeros"), ("erase", "border")])
+@pytest.mark.parametrize(
+    "mode,fill", [("crop", "zeros"), ("keep", "zeros"), ("erase", "zeros"), ("erase", "border")]
+)
 def test_mask_modes_train(mode, fill):
     model = tiny_model(mask_mode=mode, mask_fill=fill)
     x, y = tiny_arrays(4)
@@ -191,7 +198,9 @@ def test_keras_file_round_trip(trained, tmp_path):
     model.save(path)
     restored = keras.saving.load_model(path)
     assert isinstance(restored, keras_csdnet.CSDNet)
-    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6
+    )
     for a, b in zip(_queue(restored), _queue(model)):
         np.testing.assert_array_equal(a, b)
     assert restored.part("ddl").queue_size == 16 and restored.queue_size == 16
@@ -201,9 +210,17 @@ def test_keras_file_round_trip(trained, tmp_path):
 
 
 def test_get_config_round_trip_holds_every_argument():
-    model = tiny_model(alpha=0.5, beta=2.0, temperature=2.0, margin=0.3, mask_mode="keep",
-                       mask_fill="border", distill_direction="symmetric", label_smoothing=0.1,
-                       class_names=["a", "b", "c"])
+    model = tiny_model(
+        alpha=0.5,
+        beta=2.0,
+        temperature=2.0,
+        margin=0.3,
+        mask_mode="keep",
+        mask_fill="border",
+        distill_direction="symmetric",
+        label_smoothing=0.1,
+        class_names=["a", "b", "c"],
+    )
     config = model.get_config()
     expected = dict(
         ddl=dict(alpha=0.5, margin=0.3, queue_size=16),
@@ -235,3 +252,25 @@ def test_class_names_travel_with_the_model(tmp_path):
     path = os.path.join(tmp_path, "named.keras")
     model.save(path)
     assert keras.saving.load_model(path).class_names == ["oak", "ash", "elm"]
+
+
+class TestCSDNet(TestCase):
+    def test_serialization(self):
+        # A named backbone: a custom one's auto-generated layer names differ per build.
+        model = keras_csdnet.CSDNet(
+            backbone="resnet18",
+            image_size=64,
+            mask_mode="keep",
+            queue_size=8,
+            class_names=["a", "b", "c"],
+        )
+        self.run_serialization_test(model)
+
+    def test_model_saving(self, tmp_path):
+        model = tiny_model(view="random", ssdt=False)
+        x, y = tiny_arrays(6)
+        model.fit(x, y, epochs=1, batch_size=3, verbose=0)
+        restored = self.run_model_saving_test(model, x)
+        assert restored.part("ssdt") is None and type(restored.part("view")).__name__ == (
+            "RandomView"
+        )

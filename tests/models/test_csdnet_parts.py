@@ -50,7 +50,10 @@ def test_a_keras_file_of_the_first_release_loads_and_trains():
 def test_parts_as_layers_equal_settings_by_name():
     by_name = tiny_model(mask_mode="crop", queue_size=8, temperature=2.0, kernel_size=3)
     as_parts = keras_csdnet.CSDNet(
-        backbone=tiny_backbone(), num_classes=3, image_size=IMAGE_SIZE, seed=0,
+        backbone=tiny_backbone(),
+        num_classes=3,
+        image_size=IMAGE_SIZE,
+        seed=0,
         ssdp=SSDP(kernel_size=3, kernel_channels=8),
         view=DiscrepancyView(mask_mode="crop", seed=0),
         ddl=DDL(queue_size=8, embedding_dim=8),
@@ -63,8 +66,7 @@ def test_parts_as_layers_equal_settings_by_name():
     with pytest.raises(ValueError, match=r"queue_size.*DDL layer"):
         keras_csdnet.CSDNet(backbone=tiny_backbone(), num_classes=3, ddl=DDL(), queue_size=4)
     with pytest.raises(ValueError, match="ssdp=False"):
-        keras_csdnet.CSDNet(backbone=tiny_backbone(), num_classes=3, ssdp=False,
-                            view="discrepancy")
+        keras_csdnet.CSDNet(backbone=tiny_backbone(), num_classes=3, ssdp=False, view="discrepancy")
     with pytest.raises(ValueError, match=r"Unknown `view='blur'`.*discrepancy"):
         keras_csdnet.CSDNet(backbone=tiny_backbone(), num_classes=3, view="blur")
 
@@ -80,7 +82,8 @@ def test_random_view_with_ssdp_keeps_the_enhancement():
 
 def test_the_design_card_line_fit_takes_sizes_and_classes_from_the_data(tmp_path):
     train, test = keras_csdnet.data.synthetic_cultivars(
-        num_classes=3, image_size=64, train_per_class=2, test_per_class=1, seed=0)
+        num_classes=3, image_size=64, train_per_class=2, test_per_class=1, seed=0
+    )
     model = keras_csdnet.CSDNet(backbone="resnet18", queue_size=8)
     assert not model.built and model.num_classes is None and model.image_size is None
     model.fit(train, epochs=1, verbose=0)
@@ -101,8 +104,7 @@ def test_num_classes_from_labels_and_clear_errors_when_unknown():
     model.fit(ds, epochs=1, verbose=0)
     assert model.num_classes == 3
     with pytest.raises(ValueError, match=r"repeats forever.*num_classes="):
-        keras_csdnet.CSDNet(backbone=tiny_backbone()).fit(ds.repeat(), steps_per_epoch=1,
-                                                          verbose=0)
+        keras_csdnet.CSDNet(backbone=tiny_backbone()).fit(ds.repeat(), steps_per_epoch=1, verbose=0)
     with pytest.raises(ValueError, match=r"num_classes.*call `fit` first"):
         keras_csdnet.CSDNet(backbone=tiny_backbone()).predict(x, verbose=0)
     with pytest.raises(ValueError, match=r"at least 2"):
@@ -146,8 +148,9 @@ def test_a_new_backbone_is_one_registration():
 
     backbones.register_backbone("tiny_for_test", tiny, min_size=8, normalization="symmetric")
     try:
-        model = keras_csdnet.CSDNet(backbone="tiny_for_test", num_classes=3, image_size=16,
-                                    queue_size=8, kernel_channels=4)
+        model = keras_csdnet.CSDNet(
+            backbone="tiny_for_test", num_classes=3, image_size=16, queue_size=8, kernel_channels=4
+        )
         assert model.get_config()["backbone"] == "tiny_for_test"
         assert model.pixel_normalization.mode == "symmetric"
         with pytest.raises(ValueError, match="at least 8"):

@@ -1,0 +1,1 @@
+"""Benchmarks for a GPU machine without TensorFlow."""
