@@ -6,8 +6,8 @@ to `rotation_degrees` either way (bilinear, borders reflected) and a colour
 jitter centred on the original colours: brightness shifted by up to
 `color_jitter * 255` either way, contrast and saturation scaled by factors in
 `[1 - color_jitter, 1 + color_jitter]` (around the image's mean and each
-pixel's grey value, so a grey image stays grey). NumPy only, so the same
-pixels come out on a machine without TensorFlow.
+pixel's grey value, so a grey image stays grey). NumPy and Pillow only, so the
+same pixels come out on a machine without TensorFlow.
 """
 
 import numpy as np
@@ -26,34 +26,28 @@ def check_augmentation(rotation_degrees, color_jitter):
         )
 
 
-def _reflect(index, size):
-    """Indices reflected into `[0, size)` the way `d c b a | a b c d | d c b a` does."""
-    period = 2 * size
-    index = np.mod(index, period)
-    return np.where(index >= size, period - 1 - index, index)
-
-
 def rotate(image, degrees):
-    """`image (H, W, C)` float32 rotated by `degrees` about its centre (bilinear, reflect)."""
+    """`image (H, W, C)` rotated by `degrees` about its centre: bilinear, borders reflected.
+
+    The image is padded by reflection (`d c b a | a b c d | d c b a`) as far as the
+    rotated corners reach, rotated with Pillow and cropped back, so no fill colour
+    appears. Returns float32.
+    """
     if not degrees:
         return image
+    from PIL import Image
+
     h, w = image.shape[:2]
     theta = np.deg2rad(degrees)
-    cos, sin = np.cos(theta), np.sin(theta)
-    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    ys, xs = np.meshgrid(
-        np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij"
-    )
-    # The source of each output pixel: the inverse rotation.
-    sy = cos * (ys - cy) - sin * (xs - cx) + cy
-    sx = sin * (ys - cy) + cos * (xs - cx) + cx
-    y0, x0 = np.floor(sy).astype(np.int64), np.floor(sx).astype(np.int64)
-    fy, fx = (sy - y0)[..., None], (sx - x0)[..., None]
-    y0r, y1r = _reflect(y0, h), _reflect(y0 + 1, h)
-    x0r, x1r = _reflect(x0, w), _reflect(x0 + 1, w)
-    top = image[y0r, x0r] * (1 - fx) + image[y0r, x1r] * fx
-    bottom = image[y1r, x0r] * (1 - fx) + image[y1r, x1r] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
+    reach = (abs(np.sin(theta)) + abs(np.cos(theta)) - 1.0) / 2.0
+    pad = int(np.ceil(max(reach, 0.0) * max(h, w))) + 2
+    pixels = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    padded = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
+    if padded.shape[-1] == 1:  # Pillow takes grey images as (H, W)
+        padded = padded[..., 0]
+    rotated = Image.fromarray(padded).rotate(degrees, resample=Image.Resampling.BILINEAR)
+    rotated = np.asarray(rotated, np.float32)[pad : pad + h, pad : pad + w]
+    return rotated.reshape(image.shape)
 
 
 def jitter_colors(image, rng, strength):

@@ -1,7 +1,6 @@
 """Loading image folders and the UFG benchmark layout into few-shot splits."""
 
 import os
-import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -11,6 +10,7 @@ from keras_csdnet.data.pipeline import make_dataset
 from keras_csdnet.data.sampler import carve_validation
 from keras_csdnet.data.sampler import few_shot_split
 from keras_csdnet.utils.registry import Registry
+from keras_csdnet.utils.warnings import warn_user
 
 ON_ERROR = ("raise", "skip")
 
@@ -98,7 +98,7 @@ def _class_folders(root, class_names=None, drop_empty=False, what="class folder"
         )
         if not drop_empty:
             raise ValueError(message + ", or pass `drop_small_classes=True`.")
-        warnings.warn(message + "; they are dropped.", stacklevel=3)
+        warn_user(message + "; they are dropped.")
         keep = [n for n in class_names if os.path.join(root, n) not in empty]
         remap = {class_names.index(n): i for i, n in enumerate(keep)}
         entries = [(f, remap[y]) for f, y in entries]
@@ -180,7 +180,7 @@ def _skip_unreadable(entries, on_error):
             f"{len(bad)} unreadable or truncated image file(s): {listing}. Re-export or "
             "remove them, or pass `on_error='skip'` to leave them out with a warning."
         )
-    warnings.warn(f"Skipped {len(bad)} unreadable image file(s): {listing}", stacklevel=3)
+    warn_user(f"Skipped {len(bad)} unreadable image file(s): {listing}")
     return [(p, y) for p, y in entries if p not in bad]
 
 

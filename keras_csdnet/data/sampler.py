@@ -1,9 +1,10 @@
 """Stratified, seeded few-shot splits that are the same on any machine."""
 
-import warnings
 import zlib
 
 import numpy as np
+
+from keras_csdnet.utils.warnings import warn_user
 
 
 def _class_rng(seed, class_name):
@@ -62,9 +63,8 @@ def few_shot_split(
                 f"{need} images: {listing}{more}. Lower `shots`/`val_shots`, add images, "
                 "or pass `drop_small_classes=True` to drop them."
             )
-        warnings.warn(
-            f"Dropping {len(small)} class(es) with fewer than {need} images: {listing}{more}.",
-            stacklevel=2,
+        warn_user(
+            f"Dropping {len(small)} class(es) with fewer than {need} images: {listing}{more}."
         )
     kept = [c for c in range(len(class_names)) if class_names[c] not in small]
     train, val, test = [], [], []

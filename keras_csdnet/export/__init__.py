@@ -223,14 +223,7 @@ def export(
     if isinstance(model_or_path, (str, os.PathLike)):
         model = load_csdnet(os.fspath(model_or_path))
     else:
-        from keras_csdnet.models.csdnet import CSDNet
-
-        if not isinstance(model_or_path, CSDNet):
-            raise ValueError(
-                f"`model_or_path` must be a keras_csdnet.CSDNet or a `.keras` path, got "
-                f"{type(model_or_path).__name__}."
-            )
-        model = model_or_path
+        model = _checked_model(model_or_path)
     size = model.image_size
     representative = _as_images(representative_data, size, limit=300)
     samples = _as_images(sample_images, size, limit=num_samples)
@@ -243,6 +236,23 @@ def export(
     if check:
         raise_if_failed(report, format, quantization)
     return report
+
+
+def _checked_model(model):
+    """`model` if it is a built `keras_csdnet.CSDNet`, else a `ValueError` saying why."""
+    from keras_csdnet.models.csdnet import CSDNet
+
+    if not isinstance(model, CSDNet):
+        raise ValueError(
+            "`model_or_path` must be a keras_csdnet.CSDNet or a `.keras` path, got "
+            f"{type(model).__name__}."
+        )
+    if not model.built:
+        raise ValueError(
+            "The CSDNet is not built yet (its image size or number of classes is unknown): "
+            "train it with `fit`, or pass `num_classes=` and `image_size=`, before exporting."
+        )
+    return model
 
 
 def _export_in_subprocess(
@@ -262,13 +272,7 @@ def _export_in_subprocess(
             if not os.path.exists(path):
                 raise ValueError(f"No such model file: {path!r}.")
         else:
-            from keras_csdnet.models.csdnet import CSDNet
-
-            if not isinstance(model_or_path, CSDNet):
-                raise ValueError(
-                    "`model_or_path` must be a keras_csdnet.CSDNet or a `.keras` path, "
-                    f"got {type(model_or_path).__name__}."
-                )
+            _checked_model(model_or_path)
             path = os.path.join(tmp, "model.keras")
             model_or_path.save(path)
         args = [
