@@ -686,13 +686,16 @@ def test_worker_pool_workers_end_when_their_pool_process_is_killed(tmp_path):
     ready = tmp_path / "ready"
     owner = tmp_path / "owner.py"
     owner.write_text(
-        f"import os, sys, time\nsys.path.insert(0, {REPO!r})\nfrom benchmarks import fewshot\n"
+        "import os, time\nfrom benchmarks import fewshot\n"
         "if __name__ == '__main__':  # spawned workers import this file too\n"
         f"    pool = fewshot.WorkerPool(1, initializer=os.mkdir, initargs=({str(ready)!r},))\n"
         "    print(pool._workers[0]['process'].pid, flush=True)\n"
         "    list(pool.imap_unordered(time.sleep, [120]))\n"
     )
-    process = subprocess.Popen([sys.executable, str(owner)], stdout=subprocess.PIPE, text=True)
+    env = dict(os.environ, PYTHONPATH=REPO)  # the repository root: `benchmarks` imports
+    process = subprocess.Popen(
+        [sys.executable, str(owner)], stdout=subprocess.PIPE, text=True, env=env
+    )
     worker = int(process.stdout.readline())
 
     def running(pid):
