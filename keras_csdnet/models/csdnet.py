@@ -1,5 +1,6 @@
 """CSDNet: contrastive self-distillation for ultra-fine-grained classification."""
 
+import functools
 import inspect
 
 import keras
@@ -20,15 +21,8 @@ from keras_csdnet.utils.checks import check_number
 
 LOSS_COMPONENTS = ("cls_loss", "qc_loss", "ssdt_loss")
 
-# The components and the constructor arguments that configure each. A
-# component's settings are its layer's constructor arguments, read from its
+# A part's settings are its layer's constructor arguments, read from its
 # signature, so a new knob on a layer is one edit in that layer.
-_COMPONENTS = {
-    "ssdp": (SSDP,),
-    "view": tuple(views_lib.VIEWS.items()),
-    "ddl": (DDL,),
-    "ssdt": (SSDT,),
-}
 _NOT_SETTINGS = ("self", "seed", "kwargs", "name", "dtype")
 
 
@@ -38,13 +32,18 @@ def _settings_of(layer_class):
 
 
 def _shortcuts():
-    """`{setting name: (component, layer class)}` for every component setting."""
+    """`{setting name: (part, layer class)}` for every part's setting (views as registered)."""
+    return _shortcut_table(tuple(cls for _, cls in views_lib.VIEWS.items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _shortcut_table(view_classes):
+    parts = {"ssdp": [SSDP], "view": view_classes, "ddl": [DDL], "ssdt": [SSDT]}
     table = {}
-    for component, classes in _COMPONENTS.items():
-        for entry in classes:
-            layer_class = entry[1] if isinstance(entry, tuple) else entry
+    for part, classes in parts.items():
+        for layer_class in classes:
             for setting in _settings_of(layer_class):
-                table[setting] = (component, layer_class)
+                table[setting] = (part, layer_class)
     return table
 
 
