@@ -538,6 +538,13 @@ def main(argv=None):
         with open(args.jobs) as f:
             jobs = json.load(f)
         args.datasets = sorted({j["dataset"] for j in jobs})
+        sizes = {(j.get("config") or {}).get("image_size", size) for j in jobs}
+        if len(sizes) != 1:
+            raise SystemExit(
+                f"--jobs {args.jobs}: jobs at several image sizes {sorted(sizes)}; "
+                "one file of jobs is packed at one size, so split it by size"
+            )
+        size = sizes.pop()
     else:
         jobs = grid_jobs(
             args.datasets, args.protocols, args.shots, args.seeds, args.rows, args.config

@@ -552,6 +552,9 @@ KNOB_MODULE = dict(
     mask_fill="ssdp",
     queue_size="ddl",
     distill_direction="ssdt",
+    pattern_stride="ssdp",
+    random_crop="ssdp",
+    warmup_epochs="ssdp",
 )
 KNOB_NAMES = tuple(KNOB_MODULE)
 

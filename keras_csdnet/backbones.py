@@ -287,6 +287,68 @@ def load_weights_file(model, path):
         ) from e
 
 
+def last_stride(model, image_size):
+    """The stride of `model`'s output map at `image_size` (e.g. 32 for a ResNet)."""
+    return max(1, round(image_size / model.output_shape[1]))
+
+
+def _map_strides(model, image_size):
+    """`{stride: KerasTensor}` of `model`'s 4-D maps, the last layer of each size."""
+    found = {}
+    pyramid = getattr(model, "pyramid_outputs", None) or {}
+    for tensor in pyramid.values():
+        if len(tensor.shape) == 4 and tensor.shape[1]:
+            found[max(1, round(image_size / tensor.shape[1]))] = tensor
+    for layer in reversed(getattr(model, "layers", [])):
+        if isinstance(layer, keras.layers.InputLayer):  # the image, not a feature map
+            continue
+        try:
+            output = layer.output
+        except (AttributeError, ValueError):  # a layer used twice, or not a graph
+            continue
+        if isinstance(output, (list, tuple)) or len(output.shape) != 4 or not output.shape[1]:
+            continue
+        found.setdefault(max(1, round(image_size / output.shape[1])), output)
+    return found
+
+
+def feature_tap(model, stride, image_size):
+    """A model on `model`'s layers giving `(last map, map at stride)` in one pass.
+
+    The finer map is keras-hub's `pyramid_outputs["P<log2 stride>"]` when the
+    backbone has one, else the output of the last layer at that stride (a
+    functional backbone). It shares `model`'s layers and weights: it is not a
+    second network.
+
+    Args:
+        model: a backbone `keras.Model` (functional, e.g. a named backbone).
+        stride: int, the stride of the wanted map (e.g. 16).
+        image_size: int, the input side the backbone was built for.
+
+    Returns:
+        None when `stride` is the backbone's last stride (nothing to tap), else
+        a `keras.Model` with outputs `[last map, map at stride]`.
+    """
+    last = last_stride(model, image_size)
+    if stride == last:
+        return None
+    if stride > last:
+        raise ValueError(
+            f"`pattern_stride={stride}` is coarser than the backbone's last feature map "
+            f"(stride {last} at {image_size} px). Pass a finer stride (e.g. {last // 2}) or "
+            "None (the last map)."
+        )
+    strides = _map_strides(model, image_size)
+    if stride not in strides:
+        finer = sorted(s for s in strides if s < last)
+        raise ValueError(
+            f"The backbone {model.name!r} has no feature map at stride {stride} for "
+            f"{image_size} px images; its maps are at strides {finer + [last]}. Pass one "
+            "of these as `pattern_stride`, or None."
+        )
+    return keras.Model(model.inputs, [model.outputs[0], strides[stride]], name="pattern_tap")
+
+
 def check_custom_backbone(model):
     """Checks a user-given backbone model returns a 4-D feature map."""
     if not isinstance(model, keras.Model):

@@ -7,10 +7,14 @@ import keras
 from keras import ops
 
 from keras_csdnet.layers.crop import crop_and_resize
+from keras_csdnet.layers.random_view import check_min_scale
+from keras_csdnet.layers.random_view import random_crop
+from keras_csdnet.utils.checks import check_int
 from keras_csdnet.utils.registry import Registry
 from keras_csdnet.utils.warnings import warn_user
 
 MASK_FILLS = ("zeros", "border")
+DEFAULT_CROP_SCALE = 0.6  # `random_crop=True`, and the warm-up crop without `random_crop`
 
 
 class MaskMode(NamedTuple):
@@ -47,6 +51,16 @@ class DiscrepancyView(keras.layers.Layer):
     `"crop"` the mask's bounding box zoomed back to full size, `"keep"` `I * M`,
     or `"erase"` `I * (1 - M)`, with `M` upsampled to the image size.
 
+    Two options change how the mask is used. `random_crop` applies it on top
+    of a random zoomed crop: the masked image is then cropped (side drawn in
+    `[random_crop, 1]`) and mirrored half of the time, as `RandomView` does,
+    so the second view is both an ordinary augmentation and a hidden
+    discrepancy. `warmup_epochs` trains the first epochs on the random crop
+    alone, before the pattern map drives the mask: from random
+    initialisation the map is noise at first. `CSDNet.fit` tells the layer
+    the epoch (`keras_csdnet.callbacks.EpochTracker`); a custom loop calls
+    `set_epoch(epoch)` itself.
+
     The hidden pixels of `"keep"` and `"erase"` are black (`"zeros"`, the
     paper's product) or, with `mask_fill="border"`, each image's background
     colour: the per-channel mean of its outermost rows and columns. Zeros
@@ -65,6 +79,12 @@ class DiscrepancyView(keras.layers.Layer):
         mask_fill: `"zeros"` (default) or `"border"`: the value of the hidden
             pixels in `"keep"` and `"erase"` modes (ignored by `"crop"`).
         seed: int or None, seed of the layer's `keras.random.SeedGenerator`.
+        random_crop: None (default, off), True (= 0.6) or a float in `(0, 1]`:
+            the smallest side of a random zoomed crop (with a random
+            horizontal flip) taken of the masked image.
+        warmup_epochs: int >= 0, epochs at the start of training whose view
+            is the random crop alone (side in `[random_crop or 0.6, 1]`,
+            flipped half of the time), not masked. Default 0.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
@@ -81,6 +101,9 @@ class DiscrepancyView(keras.layers.Layer):
     images = np.random.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
     pattern = np.random.normal(size=(2, 4, 4, 1)).astype("float32")
     view = DiscrepancyView(mask_mode="crop", seed=0)(images, pattern)
+    # The erased image, randomly cropped; the first 5 epochs crop only:
+    layer = DiscrepancyView(random_crop=0.6, warmup_epochs=5, seed=0)
+    view = layer(images, pattern)   # epoch 0: a random crop of `images`
     ```
     """
 
@@ -91,6 +114,8 @@ class DiscrepancyView(keras.layers.Layer):
         mask_mode="erase",
         seed=None,
         mask_fill="zeros",
+        random_crop=None,
+        warmup_epochs=0,
         **kwargs,
     ):
         kwargs.setdefault("dtype", "float32")
@@ -100,8 +125,26 @@ class DiscrepancyView(keras.layers.Layer):
         self.threshold_high = float(threshold_high)
         self.mask_mode = mask_mode
         self.mask_fill = mask_fill
+        if random_crop is True:
+            random_crop = DEFAULT_CROP_SCALE
+        elif random_crop is False:
+            random_crop = None
+        if random_crop is not None:
+            random_crop = check_min_scale("random_crop", random_crop)
+        self.random_crop = random_crop
+        self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, low=0)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="view_seed")
+        if self.warmup_epochs:
+            # Only then: the files of models without a warm-up keep their variables.
+            self.epoch = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, dtype="float32", name="epoch"
+            )
+
+    def set_epoch(self, epoch):
+        """Tells the layer the (0-based) training epoch about to start (warm-up)."""
+        if self.warmup_epochs:
+            self.epoch.assign(float(epoch))
 
     def normalized_pattern(self, pattern):
         """Per-image min-max normalisation of `pattern` to `[0, 1]`."""
@@ -126,7 +169,14 @@ class DiscrepancyView(keras.layers.Layer):
     def call(self, images, pattern):
         images = ops.cast(images, "float32")
         norm, theta, mask = self.masks(pattern)
-        return MASK_MODES.get(self.mask_mode).make_view(self, images, norm, theta, mask)
+        view = MASK_MODES.get(self.mask_mode).make_view(self, images, norm, theta, mask)
+        scale = self.random_crop or DEFAULT_CROP_SCALE
+        if self.random_crop is not None:
+            view = random_crop(view, scale, True, self.seed_generator)
+        if self.warmup_epochs:
+            warm = random_crop(images, scale, True, self.seed_generator)
+            view = ops.where(ops.less(self.epoch, float(self.warmup_epochs)), warm, view)
+        return view
 
     def fill(self, images, view, hidden):
         """`view` with the `hidden` (1) pixels set to the `mask_fill` value."""
@@ -165,6 +215,8 @@ class DiscrepancyView(keras.layers.Layer):
             mask_mode=self.mask_mode,
             seed=self.seed,
             mask_fill=self.mask_fill,
+            random_crop=self.random_crop,
+            warmup_epochs=self.warmup_epochs,
         )
         return config
 

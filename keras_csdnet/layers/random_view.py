@@ -37,9 +37,7 @@ class RandomView(keras.layers.Layer):
     def __init__(self, min_scale=0.6, flip=True, seed=None, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
-        if not isinstance(min_scale, (int, float)) or not 0.0 < min_scale <= 1.0:
-            raise ValueError(f"`min_scale` must be in (0, 1], got {min_scale!r}.")
-        self.min_scale = float(min_scale)
+        self.min_scale = check_min_scale("min_scale", min_scale)
         self.flip = bool(flip)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="view_seed")
@@ -50,14 +48,7 @@ class RandomView(keras.layers.Layer):
         """A random crop does not depend on the pattern map: nothing to check."""
 
     def call(self, images):
-        batch = ops.shape(images)[0]
-        rand = keras.random.uniform((batch, 4), seed=self.seed_generator)
-        scale = self.min_scale + (1.0 - self.min_scale) * rand[:, 0]
-        y0 = rand[:, 1] * (1.0 - scale)
-        x0 = rand[:, 2] * (1.0 - scale)
-        boxes = ops.stack([y0, x0, y0 + scale, x0 + scale], axis=1)
-        flip = ops.cast(rand[:, 3] < 0.5, "float32") if self.flip else None
-        return crop_and_resize(images, boxes, flip)
+        return random_crop(images, self.min_scale, self.flip, self.seed_generator)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -66,3 +57,22 @@ class RandomView(keras.layers.Layer):
         config = super().get_config()
         config.update(min_scale=self.min_scale, flip=self.flip, seed=self.seed)
         return config
+
+
+def check_min_scale(name, value):
+    """`value` as a float in `(0, 1]` (a crop side as a fraction), else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+        raise ValueError(f"`{name}` must be in (0, 1], got {value!r}.")
+    return float(value)
+
+
+def random_crop(images, min_scale, flip, seed_generator):
+    """A random square zoomed crop per image (side in `[min_scale, 1]`), maybe mirrored."""
+    batch = ops.shape(images)[0]
+    rand = keras.random.uniform((batch, 4), seed=seed_generator)
+    scale = min_scale + (1.0 - min_scale) * rand[:, 0]
+    y0 = rand[:, 1] * (1.0 - scale)
+    x0 = rand[:, 2] * (1.0 - scale)
+    boxes = ops.stack([y0, x0, y0 + scale, x0 + scale], axis=1)
+    mirror = ops.cast(rand[:, 3] < 0.5, "float32") if flip else None
+    return crop_and_resize(images, boxes, mirror)

@@ -40,6 +40,14 @@ class SSDP(keras.layers.Layer):
     enhanced as `X * (1 + sigmoid(P))`. The layer is part of the inference
     graph; the mask built from `P` (see `DiscrepancyView`) is training-only.
 
+    With `pattern_stride` (e.g. 16), `P` is computed on a finer map of the
+    same backbone pass, the one at that stride (`pattern_features`, which the
+    model taps from the backbone: keras-hub's `pyramid_outputs`, else the
+    last layer of that size), while the classifier keeps the last stage: `X`
+    is enhanced with `P` averaged down to its size. A ResNet at 128 px gives a
+    4 x 4 last map but an 8 x 8 pattern map at stride 16, so the mask has
+    cells small enough to hide a detail rather than a quarter of the image.
+
     The border is padded by replication, not zeros, so `P` is a convex
     combination of real channel means. With zero padding the kernels can put
     all their weight on the padding, `P` collapses to 0 and the mask (hence
@@ -51,11 +59,17 @@ class SSDP(keras.layers.Layer):
         encoder_kernel_size: int, odd, side of the kernel-predicting conv.
             Default 3.
         kernel_channels: int, channels of the 1x1 compression. Default 64.
+        pattern_stride: None (default: the backbone's last feature map) or a
+            power of two, the backbone stride of the map that `P` is computed
+            on (16 or 8 for a ResNet, whose last map is at 32). It must be
+            finer than or equal to the backbone's last stride.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Shapes:
-        Input `X`: `(B, h, w, C)`.
-        Output: `(X_enhanced (B, h, w, C), P (B, h, w, 1))`.
+        Input `X`: `(B, h, w, C)`, and optionally `pattern_features`
+        `(B, h', w', C')`, the finer map (`h' >= h`).
+        Output: `(X_enhanced (B, h, w, C), P (B, h', w', 1))` (`h' = h`
+        without `pattern_features`).
 
     References:
         Fang et al., arXiv 2311.06056 (SSDP); Wang et al., "CARAFE:
@@ -66,11 +80,22 @@ class SSDP(keras.layers.Layer):
     import numpy as np
     from keras_csdnet.layers import SSDP
     enhanced, pattern = SSDP(kernel_size=3)(np.ones((2, 4, 4, 8), "float32"))
+    # A pattern map on a finer (8 x 8) map, enhancing the 4 x 4 one:
+    enhanced, pattern = SSDP(kernel_size=3, pattern_stride=16)(
+        np.ones((2, 4, 4, 8), "float32"), np.ones((2, 8, 8, 4), "float32"))
     ```
     """
 
-    def __init__(self, kernel_size=5, encoder_kernel_size=3, kernel_channels=64, **kwargs):
+    def __init__(
+        self,
+        kernel_size=5,
+        encoder_kernel_size=3,
+        kernel_channels=64,
+        pattern_stride=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        self.pattern_stride = check_stride("pattern_stride", pattern_stride)
         self.kernel_size = check_int("kernel_size", kernel_size, odd=True)
         self.encoder_kernel_size = check_int("encoder_kernel_size", encoder_kernel_size, odd=True)
         self.kernel_channels = check_int("kernel_channels", kernel_channels)
@@ -86,9 +111,11 @@ class SSDP(keras.layers.Layer):
             name="kernel_encoder",
         )
 
-    def build(self, input_shape):
-        self.compress.build(input_shape)
-        self.encoder.build(tuple(input_shape[:-1]) + (self.kernel_channels,))
+    def build(self, features_shape, pattern_features_shape=None):
+        # The kernels are predicted on the map that P is computed on.
+        shape = tuple(pattern_features_shape or features_shape)
+        self.compress.build(shape)
+        self.encoder.build(shape[:-1] + (self.kernel_channels,))
         self.built = True
 
     def pattern_map(self, features):
@@ -111,13 +138,17 @@ class SSDP(keras.layers.Layer):
         pattern = ops.sum(kernels * patches, axis=-1, keepdims=True)
         return pattern, kernels
 
-    def call(self, features):
-        pattern, _ = self.pattern_map(features)
-        enhanced = features * (1.0 + ops.sigmoid(pattern))
-        return enhanced, pattern
+    def call(self, features, pattern_features=None):
+        if pattern_features is None:
+            pattern, _ = self.pattern_map(features)
+            return features * (1.0 + ops.sigmoid(pattern)), pattern
+        pattern, _ = self.pattern_map(pattern_features)
+        coarse = pool_to(pattern, features.shape[1], features.shape[2])
+        return features * (1.0 + ops.sigmoid(ops.cast(coarse, features.dtype))), pattern
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape), tuple(input_shape[:-1]) + (1,)
+    def compute_output_shape(self, features_shape, pattern_features_shape=None):
+        source = pattern_features_shape or features_shape
+        return tuple(features_shape), tuple(source[:-1]) + (1,)
 
     def get_config(self):
         config = super().get_config()
@@ -125,5 +156,36 @@ class SSDP(keras.layers.Layer):
             kernel_size=self.kernel_size,
             encoder_kernel_size=self.encoder_kernel_size,
             kernel_channels=self.kernel_channels,
+            pattern_stride=self.pattern_stride,
         )
         return config
+
+
+def pool_to(pattern, height, width):
+    """`pattern (B, h', w', 1)` averaged down to `(B, height, width, 1)`.
+
+    An exact block mean when `h'` and `w'` are multiples of the target size
+    (a stride-16 map onto a stride-32 one at image sizes divisible by 32),
+    else a bilinear resize.
+    """
+    h, w = pattern.shape[1], pattern.shape[2]
+    if (h, w) == (height, width):
+        return pattern
+    if h % height == 0 and w % width == 0:
+        fy, fx = h // height, w // width
+        blocks = ops.reshape(pattern, (-1, height, fy, width, fx, 1))
+        return ops.mean(blocks, axis=(2, 4))
+    return ops.image.resize(pattern, (height, width), interpolation="bilinear")
+
+
+def check_stride(name, value):
+    """None, or `value` as an int power of two (a backbone stride); else a ValueError."""
+    if value is None:
+        return None
+    stride = check_int(name, value)
+    if stride & (stride - 1):
+        raise ValueError(
+            f"`{name}={stride}` is not a power of two; a backbone stride is 8, 16 or 32 "
+            "(or None: the backbone's last feature map)."
+        )
+    return stride

@@ -10,6 +10,7 @@ from keras_csdnet import backbones as backbones_lib
 from keras_csdnet import input_checks
 from keras_csdnet import losses as losses_lib
 from keras_csdnet import views as views_lib
+from keras_csdnet.callbacks.epoch_tracker import EpochTracker
 from keras_csdnet.callbacks.non_finite_loss_guard import NonFiniteLossGuard
 from keras_csdnet.layers.ddl import DDL
 from keras_csdnet.layers.pixel_normalization import PixelNormalization
@@ -266,6 +267,12 @@ class CSDNet(keras.Model):
             self.projection = self.queue = None
         self.queue_contrast = parts["ddl"]
         self.self_distillation = parts["ssdt"]
+        # SSDP on a finer map of the same backbone pass: a model on the
+        # backbone's own layers with both outputs, untracked (its weights are
+        # the backbone's, saved under the backbone's paths).
+        stride = getattr(parts["ssdp"], "pattern_stride", None)
+        tap = backbones_lib.feature_tap(backbone, stride, size) if stride else None
+        self._pattern_tap = _Untracked(tap)
 
     def build(self, input_shape=None):
         if self.built:
@@ -284,11 +291,13 @@ class CSDNet(keras.Model):
         size = self.image_size
         self.pixel_normalization.build((None, size, size, 3))
         feature_shape = tuple(self.backbone.output_shape)
+        tap = self._pattern_tap.value[0]
+        pattern_shape = tuple(tap.output_shape[1]) if tap is not None else feature_shape
         if self.discrepancy_parser is not None:
             if not self.discrepancy_parser.built:
-                self.discrepancy_parser.build(feature_shape)
+                self.discrepancy_parser.build(feature_shape, pattern_shape)
             if self.view_generator is not None and self.view_generator.needs_pattern:
-                self.view_generator.check_pattern_shape(feature_shape, size)
+                self.view_generator.check_pattern_shape(pattern_shape, size)
         self.pooling.build(feature_shape)
         pooled_shape = (None, feature_shape[-1])
         self.head.build(pooled_shape)
@@ -366,10 +375,15 @@ class CSDNet(keras.Model):
 
     def _forward(self, pixels, training):
         """One view: returns `(logits float32, pooled features, pattern or None)`."""
-        features = self.backbone(self.pixel_normalization(pixels), training=training)
+        normalized = self.pixel_normalization(pixels)
+        tap = self._pattern_tap.value[0]
+        if tap is not None:  # one backbone pass, two of its maps
+            features, fine = tap(normalized, training=training)
+        else:
+            features, fine = self.backbone(normalized, training=training), None
         pattern = None
         if self.discrepancy_parser is not None:
-            features, pattern = self.discrepancy_parser(features)
+            features, pattern = self.discrepancy_parser(features, fine)
         pooled = self.pooling(features)
         logits = ops.cast(self.head(pooled), "float32")
         return logits, pooled, pattern
@@ -449,7 +463,8 @@ class CSDNet(keras.Model):
         and in `[0, 255]`, labels integer ids in `[0, num_classes)`), a
         `tf.data.Dataset` batch by batch; a NaN or infinite loss stops
         training with a `keras_csdnet.errors.NonFiniteLossError` naming the
-        epoch and batch.
+        epoch and batch. A view with `warmup_epochs` gets an `EpochTracker`,
+        which tells it the epoch.
         """
         self._build_from_data(x, y, training=True)
         x, y, kwargs = input_checks.checked_inputs(x, y, kwargs, self.num_classes)
@@ -458,6 +473,9 @@ class CSDNet(keras.Model):
             callbacks = list(callbacks or [])
             if not any(isinstance(c, NonFiniteLossGuard) for c in callbacks):
                 callbacks.append(NonFiniteLossGuard())
+            needs_epoch = callable(getattr(self.view_generator, "set_epoch", None))
+            if needs_epoch and not any(isinstance(c, EpochTracker) for c in callbacks):
+                callbacks.append(EpochTracker())
             kwargs["callbacks"] = callbacks
         with input_checks.dataset_errors_as_value_errors():
             return super().fit(x, y, *args, **kwargs)

@@ -116,3 +116,71 @@ class TestDiscrepancyView(TestCase):
 
     def test_default_mask_mode_is_erase(self):
         assert DiscrepancyView().mask_mode == "erase"
+
+
+def _view_inputs():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (2, 16, 16, 3)).astype("float32")
+    pattern = rng.normal(size=(2, 8, 8, 1)).astype("float32")
+    return images, pattern
+
+
+def test_random_crop_is_applied_on_top_of_the_mask():
+    images, pattern = _view_inputs()
+    erased = to_numpy(DiscrepancyView(seed=4)(images, pattern))
+    cropped = to_numpy(DiscrepancyView(seed=4, random_crop=0.5)(images, pattern))
+    assert cropped.shape == images.shape
+    assert not np.allclose(cropped, erased)
+    # The erased pixels are black; a zoomed crop of the erased image still has
+    # black pixels, and no value outside the image's range.
+    assert (erased == 0).any() and cropped.min() >= 0 and cropped.max() <= 255.001
+    # random_crop=1: a full-size crop, i.e. the erased image or its mirror.
+    full = to_numpy(DiscrepancyView(seed=4, random_crop=1.0)(images, pattern))
+    for i in range(2):
+        assert np.allclose(full[i], erased[i], atol=1e-3) or np.allclose(
+            full[i], erased[i, :, ::-1], atol=1e-3
+        )
+    assert DiscrepancyView(random_crop=True).random_crop == 0.6
+    assert DiscrepancyView(random_crop=False).random_crop is None
+
+
+def test_warmup_view_ignores_the_pattern_map_until_its_epoch():
+    images, pattern = _view_inputs()
+    outputs = {}
+    for epoch in (0, 2):
+        for sign in (1, -1):
+            layer = DiscrepancyView(seed=5, warmup_epochs=2)
+            layer.set_epoch(epoch)
+            outputs[epoch, sign] = to_numpy(layer(images, sign * pattern))
+    # In warm-up (epoch 0 < 2) the view is a random crop: the same for any map.
+    np.testing.assert_allclose(outputs[0, 1], outputs[0, -1])
+    assert not (outputs[0, 1] == 0).all(axis=-1).any()  # nothing erased
+    # From epoch 2 the map drives the mask: opposite maps hide other cells.
+    assert not np.allclose(outputs[2, 1], outputs[2, -1])
+    # Without a warm-up the layer has no epoch variable (files stay as they were).
+    assert len(DiscrepancyView().weights) == len(DiscrepancyView(warmup_epochs=1).weights) - 1
+
+
+def test_random_crop_and_warmup_bad_arguments():
+    with pytest.raises(ValueError, match="random_crop"):
+        DiscrepancyView(random_crop=0.0)
+    with pytest.raises(ValueError, match="random_crop"):
+        DiscrepancyView(random_crop=1.5)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        DiscrepancyView(warmup_epochs=-1)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        DiscrepancyView(warmup_epochs=1.5)
+
+
+class TestDiscrepancyViewOptions(TestCase):
+    def test_layer_and_serialization(self):
+        images, pattern = _view_inputs()
+        layer, _ = self.run_layer_test(
+            DiscrepancyView,
+            dict(random_crop=0.7, warmup_epochs=3, seed=1),
+            (images, pattern),
+            expected_output_shape=(2, 16, 16, 3),
+            expected_num_non_trainable_weights=1,  # the epoch
+        )
+        assert layer.get_config()["random_crop"] == 0.7
+        assert layer.get_config()["warmup_epochs"] == 3

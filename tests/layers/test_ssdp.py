@@ -67,3 +67,45 @@ class TestSSDP(TestCase):
             expected_output_shape=((1, 4, 4, 2), (1, 4, 4, 1)),
             expected_num_trainable_weights=4,
         )
+
+
+def test_ssdp_on_a_finer_map_enhances_the_last_one_with_the_block_mean():
+    rng = np.random.default_rng(2)
+    last = rng.normal(size=(2, 3, 3, 6)).astype("float32")
+    fine = rng.normal(size=(2, 6, 6, 4)).astype("float32")
+    layer = SSDP(kernel_size=3, kernel_channels=8, pattern_stride=16)
+    enhanced, pattern = layer(last, fine)
+    assert tuple(pattern.shape) == (2, 6, 6, 1) and tuple(enhanced.shape) == (2, 3, 3, 6)
+    # The kernels are predicted on the finer map (4 channels in).
+    assert tuple(layer.compress.kernel.shape) == (1, 1, 4, 8)
+    want_pattern, _ = layer.pattern_map(fine)
+    np.testing.assert_allclose(to_numpy(pattern), to_numpy(want_pattern), rtol=1e-5, atol=1e-6)
+    blocks = to_numpy(pattern).reshape(2, 3, 2, 3, 2, 1).mean(axis=(2, 4))
+    want = last * (1 + 1 / (1 + np.exp(-blocks)))
+    np.testing.assert_allclose(to_numpy(enhanced), want, rtol=1e-5, atol=1e-5)
+
+
+def test_ssdp_pool_to_resizes_when_the_sizes_do_not_divide():
+    from keras_csdnet.layers.ssdp import pool_to
+
+    pattern = np.ones((1, 5, 5, 1), "float32") * 3.0
+    np.testing.assert_allclose(to_numpy(pool_to(pattern, 3, 3)), np.full((1, 3, 3, 1), 3.0))
+
+
+def test_ssdp_pattern_stride_must_be_a_power_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        SSDP(pattern_stride=12)
+    with pytest.raises(ValueError, match="pattern_stride"):
+        SSDP(pattern_stride=0)
+    assert SSDP(pattern_stride=16).get_config()["pattern_stride"] == 16
+
+
+class TestSSDPFinerMap(TestCase):
+    def test_layer_and_serialization(self):
+        self.run_layer_test(
+            SSDP,
+            dict(kernel_size=3, kernel_channels=4, pattern_stride=8),
+            (np.ones((2, 2, 2, 6), "float32"), np.ones((2, 8, 8, 3), "float32")),
+            expected_output_shape=((2, 2, 2, 6), (2, 8, 8, 1)),
+            expected_num_trainable_weights=4,
+        )

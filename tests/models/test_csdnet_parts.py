@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import IMAGE_SIZE
+from conftest import NUM_CLASSES
 from conftest import tiny_arrays
 from conftest import tiny_backbone
 from conftest import tiny_model
@@ -164,3 +165,46 @@ def test_view_registry_names():
     assert isinstance(views.make_view("random", seed=1), RandomView)
     with pytest.raises(ValueError, match="not a view layer"):
         views.make_view(keras.layers.Dense(2))
+
+
+def test_pattern_stride_taps_a_finer_map_of_the_same_backbone_pass(tmp_path):
+    model = tiny_model(pattern_stride=2)  # the tiny backbone's last map is at stride 4
+    assert model.pattern_stride == 2 and model.part("ssdp").pattern_stride == 2
+    x, y = tiny_arrays(8)
+    outputs = model(x, training=True)
+    assert tuple(outputs["aug_logits"].shape) == (8, NUM_CLASSES)
+    # The pattern map is the stride-2 one (16 x 16 at 32 px), the classifier's 8 x 8.
+    _, _, pattern = model._forward(model._pixels(x), False)
+    assert tuple(pattern.shape) == (8, 16, 16, 1)
+    # No extra weights beyond SSDP's (its kernels read the 8-channel map).
+    plain = tiny_model()
+    assert len(model.weights) == len(plain.weights)
+    assert tuple(model.part("ssdp").compress.kernel.shape)[2] == 8
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    TestCase().run_model_saving_test(model, x, atol=1e-5)
+
+
+def test_pattern_stride_errors_name_the_strides_there_are():
+    with pytest.raises(ValueError, match="coarser than the backbone's last"):
+        tiny_model(pattern_stride=8)
+    with pytest.raises(ValueError, match=r"strides \[2, 4\]"):
+        tiny_model(pattern_stride=1)
+
+
+def test_warmup_epochs_follow_fit_through_the_epoch_tracker():
+    from keras_csdnet.callbacks import EpochTracker
+
+    model = tiny_model(warmup_epochs=2, random_crop=0.8)
+    x, y = tiny_arrays(8)
+    seen = []
+    probe = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(
+            float(keras.ops.convert_to_numpy(model.part("view").epoch))
+        )
+    )
+    model.fit(x, y, epochs=3, batch_size=4, verbose=0, callbacks=[probe])
+    assert seen == [0.0, 1.0, 2.0]
+    model.fit(x, y, epochs=5, initial_epoch=3, batch_size=4, verbose=0, callbacks=[probe])
+    assert seen[-2:] == [3.0, 4.0]
+    # Given by the user, it is not added twice.
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0, callbacks=[EpochTracker()])
