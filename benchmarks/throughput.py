@@ -11,7 +11,8 @@ then `train_on_batch` is timed `--steps` times; this is repeated `--repeats`
 times with fresh models, alternating CSDNet and baseline so machine noise hits
 both. Reports median step time, images/s and the CSDNet / baseline ratio, the
 median inference latency (`predict_on_batch`, batch 1, the inference path only)
-of both, and the peak memory (resident set size) of a separate process per
+of both (`--pattern-stride` and `--random-crop` set CSDNet's variant), the
+float operations of one inference call of both (`--flops`, TensorFlow), and the peak memory (resident set size) of a separate process per
 model that builds it and runs the same steps (`--no-memory` skips that).
 """
 
@@ -41,8 +42,25 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=3, help="untimed steps (compilation)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dtype-policy", default="float32")
+    p.add_argument(
+        "--pattern-stride",
+        type=int,
+        default=None,
+        help="CSDNet's SSDP reads the backbone map of this stride (default: the last)",
+    )
+    p.add_argument(
+        "--random-crop",
+        type=float,
+        default=None,
+        help="CSDNet's view: the mask on a random zoomed crop of this minimum scale",
+    )
     p.add_argument("--latency-runs", type=int, default=20, help="timed batch-1 predictions")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    p.add_argument(
+        "--flops",
+        action="store_true",
+        help="also count the inference graph's float operations (TensorFlow backend)",
+    )
     p.add_argument("--memory-probe", choices=["baseline", "csdnet"], help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the results to this file")
     p.add_argument("--smoke", action="store_true", help="tiny run to check the script")
@@ -95,13 +113,24 @@ def peak_memory(name, argv):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def settings(args, name):
+    """The constructor settings of `name`, with the variant flags on CSDNet."""
+    config = dict(CONFIGS[name])
+    if name == "csdnet":
+        if args.pattern_stride is not None:
+            config["pattern_stride"] = args.pattern_stride
+        if args.random_crop is not None:
+            config["random_crop"] = args.random_crop
+    return config
+
+
 def build(args, name, seed):
     return keras_csdnet.CSDNet(
         backbone=args.backbone,
         num_classes=args.classes,
         image_size=args.image_size,
         seed=seed,
-        **CONFIGS[name],
+        **settings(args, name),
     )
 
 
@@ -115,6 +144,28 @@ def latency(model, x, runs):
         model.predict_on_batch(one)
         times.append(time.perf_counter() - start)
     return times
+
+
+def inference_flops(model, image_size):
+    """Float operations of one batch-1 inference call, from TensorFlow's graph profiler.
+
+    A count of the graph's operations, so free of the timing noise that batch-1
+    latency suffers on a shared CPU; the same graph runs on every backend.
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise SystemExit("--flops counts a TensorFlow graph: run it with KERAS_BACKEND=tensorflow.")
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    call = tf.function(lambda x: model(x, training=False))
+    spec = tf.TensorSpec((1, image_size, image_size, 3), tf.uint8)
+    frozen = convert_variables_to_constants_v2(call.get_concrete_function(spec))
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    profile = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    return profile.total_float_ops
 
 
 def time_steps(model, x, y, warmup, steps):
@@ -139,11 +190,14 @@ def main(argv=None):
         return memory_probe(args, x, y)
     times = {name: [] for name in CONFIGS}
     latencies = {name: [] for name in CONFIGS}
+    flops = {}
     for repeat in range(args.repeats):
         for name in CONFIGS:
             model = build(args, name, repeat)
             times[name] += time_steps(model, x, y, args.warmup, args.steps)
             latencies[name] += latency(model, x, args.latency_runs)
+            if args.flops and name not in flops:
+                flops[name] = inference_flops(model, args.image_size)
             del model
     result = {
         "backend": keras.backend.backend(),
@@ -151,6 +205,7 @@ def main(argv=None):
         "image_size": args.image_size,
         "batch_size": args.batch_size,
         "dtype_policy": args.dtype_policy,
+        "csdnet_settings": settings(args, "csdnet"),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
         "keras": keras.__version__,
     }
@@ -161,6 +216,10 @@ def main(argv=None):
         result[f"{name}_latency_ms"] = round(1000 * statistics.median(latencies[name]), 2)
     result["ratio"] = round(result["csdnet_step_s"] / result["baseline_step_s"], 3)
     result["latency_ratio"] = round(result["csdnet_latency_ms"] / result["baseline_latency_ms"], 3)
+    for name, count in flops.items():
+        result[f"{name}_gflops"] = round(count / 1e9, 4)
+    if flops:
+        result["flops_ratio"] = round(flops["csdnet"] / flops["baseline"], 4)
     if not args.no_memory:
         probe_argv = [a for a in argv if a != "--smoke"]
         if args.smoke:

@@ -45,6 +45,26 @@ def test_throughput_smoke(monkeypatch):
     assert result["csdnet_peak_mb"] > 0 and result["baseline_peak_mb"] > 0
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="the graph profiler is TensorFlow's"
+)
+def test_throughput_counts_inference_flops_of_a_finer_pattern_map():
+    from benchmarks import throughput
+
+    args = throughput.parse_args(["--smoke", "--pattern-stride", "16"])
+    size = args.image_size
+    assert throughput.settings(args, "csdnet")["pattern_stride"] == 16
+    assert "pattern_stride" not in throughput.settings(args, "baseline")
+    counts = {}
+    for name in ("baseline", "csdnet"):
+        model = throughput.build(args, name, 0)
+        model.build((None, size, size, 3))
+        counts[name] = throughput.inference_flops(model, size)
+    # SSDP adds a little work to the one raw pass; never a second backbone pass.
+    assert counts["baseline"] > 1e6
+    assert 1.0 < counts["csdnet"] / counts["baseline"] < 1.05
+
+
 @only_torch
 def test_ssdp_latency_smoke(monkeypatch):
     result = _run("ssdp_latency.py", ["--smoke"], monkeypatch)
