@@ -12,8 +12,9 @@ times with fresh models, alternating CSDNet and baseline so machine noise hits
 both. Reports median step time, images/s and the CSDNet / baseline ratio, the
 median inference latency (`predict_on_batch`, batch 1, the inference path only)
 of both (`--pattern-stride` and `--random-crop` set CSDNet's variant), the
-float operations of one inference call of both (`--flops`, TensorFlow), and the peak memory (resident set size) of a separate process per
-model that builds it and runs the same steps (`--no-memory` skips that).
+float operations of one inference call of both (`--flops`, TensorFlow), and
+the peak memory (resident set size) of a separate process per model that
+builds it and runs the same steps (`--no-memory` skips that).
 """
 
 import argparse
@@ -155,9 +156,7 @@ def inference_flops(model, image_size):
     if keras.backend.backend() != "tensorflow":
         raise SystemExit("--flops counts a TensorFlow graph: run it with KERAS_BACKEND=tensorflow.")
     import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     call = tf.function(lambda x: model(x, training=False))
     spec = tf.TensorSpec((1, image_size, image_size, 3), tf.uint8)
