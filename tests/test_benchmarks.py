@@ -735,3 +735,55 @@ def test_worker_pool_workers_end_when_their_pool_process_is_killed(tmp_path):
     while running(worker) and time.time() < end:
         time.sleep(0.2)
     assert not running(worker)
+
+
+def test_summary_pairs_each_setting_with_its_baseline_per_seed(tmp_path):
+    from benchmarks import summary
+
+    def record(row, seed, score, **config):
+        return dict(
+            dataset="oaks",
+            protocol="scratch",
+            shots=3,
+            seed=seed,
+            row=row,
+            config=dict(image_size=128, epochs=40, **config),
+            test_accuracy=score,
+        )
+
+    records = [record("baseline", s, 0.5 + 0.1 * s) for s in range(3)]
+    records += [record("csdnet", s, 0.55 + 0.1 * s) for s in range(3)]
+    records += [record("csdnet", s, [0.4, 0.7, 0.6][s], pattern_stride=16) for s in range(3)]
+    unscored = record("csdnet", 0, 0.9, mask_mode="erase")
+    del unscored["test_accuracy"]  # a validation-only run is not a test score
+    records.append(unscored)
+    paths = {}
+    for name, rows in (("grid", records), ("empty", [])):
+        paths[name] = tmp_path / f"{name}.jsonl"
+        paths[name].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "summary.csv"
+    argv = ["--records", str(paths["grid"]), "--validation", str(paths["empty"])]
+    summary.main(argv + ["--baselines", "--output", str(out)])
+    import csv
+
+    with open(out) as f:
+        table = list(csv.DictReader(f))
+    assert tuple(table[0]) == summary.COLUMNS
+    by_setting = {r["setting"]: r for r in table}
+    assert set(by_setting) == {"baseline", "csdnet", "csdnet pattern_stride=16"}
+    base, default, finer = (by_setting[k] for k in by_setting)
+    assert (base["is_default"], default["is_default"], finer["is_default"]) == (
+        "False",
+        "True",
+        "False",
+    )
+    assert default["seeds"] == "3" and default["image_size"] == "128"
+    assert float(default["paired_diff_mean"]) == pytest.approx(0.05)
+    assert float(default["paired_diff_std"]) == pytest.approx(0.0, abs=1e-9)
+    assert default["seeds_ahead"] == "3" and default["metric"] == "test_accuracy"
+    # Per seed: 0.4 - 0.5, 0.7 - 0.6, 0.6 - 0.7 -> one seed ahead.
+    assert float(finer["paired_diff_mean"]) == pytest.approx(-0.1 / 3, abs=1e-4)
+    assert finer["seeds_ahead"] == "1"
+    assert float(base["mean"]) == pytest.approx(0.6) and base["paired_diff_mean"] == "0.0"
+    with pytest.raises(SystemExit):
+        summary.main(["--records", str(tmp_path / "missing.jsonl")])
