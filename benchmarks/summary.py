@@ -121,14 +121,19 @@ def setting(record):
 
 
 def cell(record):
-    config = record.get("config") or {}
     return dict(
         dataset=record["dataset"],
         protocol=record["protocol"],
         shots=record["shots"],
-        image_size=config.get("image_size", fewshot.DEFAULTS["image_size"]),
-        backbone=config.get("backbone", fewshot.DEFAULTS["backbone"]),
+        image_size=fewshot._setting(record, "image_size"),
+        backbone=fewshot._setting(record, "backbone"),
     )
+
+
+def _schedule_key(record):
+    """What a setting shares with its baseline on every seed: the pairing key less the seed."""
+    key = accuracy._pairing_key(record)
+    return key[:3] + key[4:]
 
 
 def rows(records, metric, baselines=()):
@@ -140,17 +145,12 @@ def rows(records, metric, baselines=()):
         groups.setdefault(accuracy._table_key(r), []).append(r)
     # A baseline is kept where a setting of the same cell and schedule pairs with it
     # (a baseline from another pretrained checkpoint that no setting used is left out).
-    paired_with = {
-        accuracy._pairing_key(r)[:3] + accuracy._pairing_key(r)[4:]
-        for r in scored
-        if not fewshot.is_baseline(r)
-    }
+    paired_with = {_schedule_key(r) for r in scored if not fewshot.is_baseline(r)}
     out = []
     for key, group in sorted(groups.items(), key=accuracy._table_order):
         first = group[0]
         is_base = fewshot.is_baseline(first)
-        pairing = accuracy._pairing_key(first)
-        if is_base and pairing[:3] + pairing[4:] not in paired_with:
+        if is_base and _schedule_key(first) not in paired_with:
             continue
         pair = pairs.get(key)
         if not is_base and pair is None:
@@ -207,12 +207,14 @@ def write(table, path):
         writer.writerows(table)
 
 
+def _read(paths):
+    """The model records of `paths` (pretraining records, which have no shots, left out)."""
+    return [r for path in paths for r in fewshot.read_records(path) if "shots" in r]
+
+
 def main(argv=None):
     args = parse_args(argv)
-    read = lambda paths: [r for p in paths for r in fewshot.read_records(p)]  # noqa: E731
-    records = [r for r in read(args.records) if "shots" in r]
-    validation = [r for r in read(args.validation) if "shots" in r]
-    table = summary(records, validation, read(args.baselines))
+    table = summary(_read(args.records), _read(args.validation), _read(args.baselines))
     write(table, args.output)
     print(f"{len(table)} rows -> {args.output}")
     return table
