@@ -414,6 +414,36 @@ class CSDNet(keras.Model):
             outputs["aug_embeddings"] = self.queue_contrast(aug_pooled)
         return outputs
 
+    def embed(self, images):
+        """Pooled features of the inference path, before the head.
+
+        Args:
+            images: raw pixels `(B, image_size, image_size, 3|1)` in `[0, 255]`.
+
+        Returns:
+            `(B, C)` float features (C: the backbone's channels), the input of
+            the linear head: what a t-SNE of the test set shows.
+        """
+        self._build_from_data(images)
+        input_checks.check_image_shape(images.shape, self.image_size)
+        return self._forward(self._pixels(images), False)[1]
+
+    def pattern_map(self, images):
+        """SSDP's pattern map P of the inference path, or None with `ssdp=False`.
+
+        Args:
+            images: raw pixels `(B, image_size, image_size, 3|1)` in `[0, 255]`.
+
+        Returns:
+            `(B, h, w, 1)` float32 (h, w: the map SSDP runs on), the map that a
+            `DiscrepancyView` thresholds into its mask.
+        """
+        self._build_from_data(images)
+        input_checks.check_image_shape(images.shape, self.image_size)
+        if self.discrepancy_parser is None:
+            return None
+        return ops.cast(self._forward(self._pixels(images), False)[2], "float32")
+
     # -------------------------------------------------------------- losses
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if not isinstance(y_pred, dict):  # evaluate(): the inference path only
