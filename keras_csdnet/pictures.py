@@ -137,11 +137,12 @@ def pattern_views(model, images):
     view = model.part("view")
     if pattern is None or view is None or not getattr(view, "needs_pattern", False):
         return None
+    from keras_csdnet.layers.discrepancy_view import _full_mask
+
     pixels = model._pixels(ops.convert_to_tensor(np.asarray(images, dtype=np.float32)))
-    size = pixels.shape[1:3]
     norm, theta, _ = view.masks(pattern)
-    full = ops.image.resize(norm, size, interpolation="bilinear")
-    mask = ops.cast(ops.greater_equal(full, theta), "float32")
+    full = ops.image.resize(norm, pixels.shape[1:3], interpolation="bilinear")
+    mask = _full_mask(pixels, norm, theta)  # the erase / keep modes' own mask
     augmented = view(pixels, pattern)
     numpy = keras.ops.convert_to_numpy
     return {

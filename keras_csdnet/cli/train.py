@@ -1,5 +1,6 @@
 """`csdnet train`: train a CSDNet into a run directory."""
 
+import argparse
 import inspect
 import os
 import shutil
@@ -75,7 +76,7 @@ def add_parser(subparsers):
     for part in ("ssdp", "ddl", "ssdt"):
         p.add_argument(
             f"--{part}",
-            action=argparse_bool(),
+            action=argparse.BooleanOptionalAction,
             default=None,
             help=f"{part.upper()} on (default) or off (--no-{part})",
         )
@@ -100,29 +101,23 @@ def add_parser(subparsers):
     return p
 
 
-def argparse_bool():
-    import argparse
+def _known_method_settings():
+    from keras_csdnet.models.csdnet import _shortcuts
 
-    return argparse.BooleanOptionalAction
-
-
-def _parse_value(text):
-    import yaml
-
-    return yaml.safe_load(text)
+    return set(_shortcuts()) | set(MODEL_SETTINGS)
 
 
 def _method_settings(pairs):
-    from keras_csdnet.models.csdnet import _shortcuts
+    import yaml
 
-    known = set(_shortcuts()) | set(MODEL_SETTINGS)
+    known = _known_method_settings()
     settings = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise CommandError(f"--set takes NAME=VALUE, got {pair!r} (e.g. --set mask_mode=crop).")
         _check_method_name(name, known)
-        settings[name] = _parse_value(value)
+        settings[name] = yaml.safe_load(value)
     return settings
 
 
@@ -150,9 +145,7 @@ def _read_config_file(path):
         raise CommandError(
             f"{path!r} has unknown settings {unknown}; known: {', '.join(DEFAULTS)}."
         )
-    from keras_csdnet.models.csdnet import _shortcuts
-
-    known = set(_shortcuts()) | set(MODEL_SETTINGS)
+    known = _known_method_settings()
     method = config.get("method") or {}
     if not isinstance(method, dict):
         raise CommandError(f"{path!r}: `method` must be a mapping, e.g. `method: {{alpha: 0.5}}`.")
