@@ -251,6 +251,41 @@ def check_image_shape(shape, image_size):
         )
 
 
+def data_parallel_parts():
+    """Into how many parts JAX's `keras.distribution` splits each batch (1: none)."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return 1
+    distribution = keras.distribution.distribution()
+    if distribution is None or getattr(distribution, "batch_dim_name", None) is None:
+        return 1
+    mesh = distribution.device_mesh
+    return int(mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)])
+
+
+def check_batches_split(num_samples, batch_size, what="x"):
+    """Refuses arrays whose last batch the JAX distribution cannot split evenly.
+
+    Under `keras.distribution.DataParallel` each batch is sharded across the
+    devices, and JAX cannot shard a batch whose size the device count does
+    not divide: Keras would stop with an `IndivisibleError` at the last batch.
+    """
+    parts = data_parallel_parts()
+    if parts == 1 or not num_samples:
+        return
+    batch_size = batch_size or 32
+    sizes = {min(batch_size, num_samples), num_samples % batch_size or batch_size}
+    bad = sorted(size for size in sizes if size % parts)
+    if bad:
+        raise ValueError(
+            f"`{what}` has {num_samples} samples: in batches of {batch_size} some batch "
+            f"holds {bad[0]}, which the data-parallel distribution over {parts} devices "
+            f"cannot split evenly. Use a `batch_size` and a number of samples divisible "
+            f"by {parts}, or a tf.data pipeline batched with `drop_remainder=True`."
+        )
+
+
 def checked_inputs(x, y, kwargs, num_classes):
     """Checks `fit`/`evaluate`/`predict` inputs where they can be checked.
 
@@ -262,6 +297,7 @@ def checked_inputs(x, y, kwargs, num_classes):
         x = checked_dataset(x, num_classes)
     elif is_array(x):
         check_images(_numpy(x), "x")
+        check_batches_split(len(x), kwargs.get("batch_size"))
     if y is not None and is_array(y):
         check_labels(_numpy(y), num_classes, "y")
     vd = kwargs.get("validation_data")

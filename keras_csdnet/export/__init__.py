@@ -106,8 +106,15 @@ def _as_images(data, image_size, limit=None):
     return images[:limit] if limit else images
 
 
-def load_csdnet(path):
-    """Loads a `.keras` file and checks it holds a `keras_csdnet.CSDNet`."""
+def load_csdnet(path, safe_mode=True):
+    """Loads a `.keras` file and checks it holds a `keras_csdnet.CSDNet`.
+
+    Args:
+        path: a `.keras` file.
+        safe_mode: bool, default True: a file holding Python code (a
+            `keras.layers.Lambda` layer, whose function Keras would unpickle
+            and run) is refused. Pass False only for a file you trust.
+    """
     import keras
 
     from keras_csdnet.models.csdnet import CSDNet
@@ -115,7 +122,18 @@ def load_csdnet(path):
     if not os.path.exists(path):
         raise ValueError(f"No such model file: {path!r}.")
     try:
-        model = keras.saving.load_model(path)
+        model = keras.saving.load_model(path, safe_mode=safe_mode)
+    except ValueError as e:
+        if "safe_mode" not in str(e):
+            raise ValueError(
+                f"{path!r} is not a loadable Keras model file (ValueError: {e}). "
+                "Pass a `.keras` file saved with `CSDNet.save(...)`."
+            ) from e
+        raise ValueError(
+            f"{path!r} holds Python code (a `Lambda` layer) that loading would run, so it "
+            "was refused. Only if you trust where the file comes from, load it with "
+            "`keras_csdnet.export.load_csdnet(path, safe_mode=False)`."
+        ) from e
     except Exception as e:
         raise ValueError(
             f"{path!r} is not a loadable Keras model file ({type(e).__name__}: {e}). "

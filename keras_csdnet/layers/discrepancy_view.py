@@ -9,6 +9,8 @@ from keras import ops
 from keras_csdnet.layers.crop import crop_and_resize
 from keras_csdnet.layers.random_view import check_min_scale
 from keras_csdnet.layers.random_view import random_crop
+from keras_csdnet.layers.seed_state import SeedStateMixin
+from keras_csdnet.utils import replicas
 from keras_csdnet.utils.checks import check_int
 from keras_csdnet.utils.registry import Registry
 from keras_csdnet.utils.warnings import warn_user
@@ -42,7 +44,7 @@ def register_mask_mode(name, make_view, single_cell_view):
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
-class DiscrepancyView(keras.layers.Layer):
+class DiscrepancyView(SeedStateMixin, keras.layers.Layer):
     """Builds the augmented view `I'` from the pattern map `P` (training only).
 
     `P` is min-max normalised per image and thresholded at `theta`, drawn per
@@ -156,11 +158,11 @@ class DiscrepancyView(keras.layers.Layer):
     def masks(self, pattern):
         """Returns `(normalised P, theta (B, 1, 1, 1), binary mask (B, h, w, 1))`."""
         norm = self.normalized_pattern(pattern)
-        theta = keras.random.uniform(
+        theta = replicas.uniform(
             (ops.shape(norm)[0], 1, 1, 1),
+            self.seed_generator,
             minval=self.threshold_low,
             maxval=self.threshold_high,
-            seed=self.seed_generator,
         )
         return norm, theta, ops.cast(ops.greater_equal(norm, theta), "float32")
 

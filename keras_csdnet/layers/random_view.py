@@ -4,10 +4,12 @@ import keras
 from keras import ops
 
 from keras_csdnet.layers.crop import crop_and_resize
+from keras_csdnet.layers.seed_state import SeedStateMixin
+from keras_csdnet.utils import replicas
 
 
 @keras.saving.register_keras_serializable(package="keras_csdnet")
-class RandomView(keras.layers.Layer):
+class RandomView(SeedStateMixin, keras.layers.Layer):
     """A random zoomed crop with a random horizontal flip, per image.
 
     CSDNet uses it as the second view for DDL and SSDT when SSDP is switched
@@ -69,7 +71,7 @@ def check_min_scale(name, value):
 def random_crop(images, min_scale, flip, seed_generator):
     """A random square zoomed crop per image (side in `[min_scale, 1]`), maybe mirrored."""
     batch = ops.shape(images)[0]
-    rand = keras.random.uniform((batch, 4), seed=seed_generator)
+    rand = replicas.uniform((batch, 4), seed_generator)
     scale = min_scale + (1.0 - min_scale) * rand[:, 0]
     y0 = rand[:, 1] * (1.0 - scale)
     x0 = rand[:, 2] * (1.0 - scale)

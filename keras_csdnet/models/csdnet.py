@@ -16,6 +16,7 @@ from keras_csdnet.layers.ddl import DDL
 from keras_csdnet.layers.pixel_normalization import PixelNormalization
 from keras_csdnet.layers.ssdp import SSDP
 from keras_csdnet.layers.ssdt import SSDT
+from keras_csdnet.utils import replicas
 from keras_csdnet.utils.checks import as_int
 from keras_csdnet.utils.checks import check_int
 from keras_csdnet.utils.checks import check_number
@@ -447,7 +448,8 @@ class CSDNet(keras.Model):
     # -------------------------------------------------------------- losses
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if not isinstance(y_pred, dict):  # evaluate(): the inference path only
-            return losses_lib.classification_loss(y, y_pred, self.label_smoothing, sample_weight)
+            loss = losses_lib.classification_loss(y, y_pred, self.label_smoothing, sample_weight)
+            return replicas.scale_loss(loss)
         labels = ops.reshape(ops.cast(y, "int32"), (-1,))
         cls_loss = losses_lib.classification_loss(
             labels, y_pred["logits"], self.label_smoothing, sample_weight
@@ -461,8 +463,17 @@ class CSDNet(keras.Model):
         ssdt_loss = ops.zeros((), "float32")
         ddl = self.queue_contrast
         if ddl is not None:
-            embeddings = ops.concatenate([y_pred["embeddings"], y_pred["aug_embeddings"]], axis=0)
-            qc_loss = ddl.queue_loss(embeddings, ops.concatenate([labels, labels], axis=0))
+            # Data-parallel (tf.distribute): every replica scores and enqueues
+            # the global batch, in the order one device would.
+            embeddings = ops.concatenate(
+                [
+                    replicas.all_gather(y_pred["embeddings"]),
+                    replicas.all_gather(y_pred["aug_embeddings"]),
+                ],
+                axis=0,
+            )
+            all_labels = replicas.all_gather(labels)
+            qc_loss = ddl.queue_loss(embeddings, ops.concatenate([all_labels, all_labels], axis=0))
             total = total + ddl.alpha * qc_loss
         ssdt = self.self_distillation
         if ssdt is not None:
@@ -474,7 +485,8 @@ class CSDNet(keras.Model):
         # Regularisation losses of layers (none by default) still count.
         if self.losses:
             total = total + ops.cast(ops.sum(self.losses), "float32")
-        return total
+        # Replicas' gradients are summed: each contributes its share.
+        return replicas.scale_loss(total)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         training = isinstance(y_pred, dict)
