@@ -9,8 +9,11 @@ from keras_csdnet.cli.errors import CommandError
 SPLITS = ("test", "val", "train", "all")
 
 
-def load_splits(settings):
+def load_splits(settings, passes=None):
     """`(train, val, test, class_names, info)` from resolved train settings.
+
+    `passes` (a range of epochs) makes the training set those epochs back to
+    back, each shuffled and augmented by `(seed, epoch)` alone.
 
     `settings["data"]` is a folder path, or None for the synthetic cultivars
     (`classes`, `train_per_class`, `test_per_class`). `info` records the
@@ -28,6 +31,7 @@ def load_splits(settings):
             val_per_class=settings["val_shots"],
             seed=seed,
             batch_size=batch,
+            passes=passes,
         )
         train, val, test = datasets if len(datasets) == 3 else (datasets[0], None, datasets[1])
         names = list(train.class_names)
@@ -51,6 +55,7 @@ def load_splits(settings):
             seed=seed,
             batch_size=batch,
             resize=settings["resize"],
+            passes=passes,
         )
         info = {"source": "folder", "path": os.path.abspath(path), "layout": layout}
         info["shots"] = shots

@@ -85,7 +85,8 @@ def load_images(files, image_size, resize):
         except CommandError:
             raise
         except Exception as e:
-            raise CommandError(f"Cannot read image {path!r}: {str(e).splitlines()[0]}") from None
+            reason = getattr(e, "reason", None) or str(e).splitlines()[0]
+            raise CommandError(f"Cannot read image {path!r}: {reason}") from None
         images.append(array)
     return np.stack(images)
 

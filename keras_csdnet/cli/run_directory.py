@@ -1,6 +1,7 @@
 """The run directory that `csdnet train` writes, and reading it back."""
 
 import csv
+import json
 import os
 import platform
 
@@ -15,6 +16,21 @@ BEST = "best.keras"
 LAST = "last.keras"
 CLASSES = "classes.txt"
 CURVES = "curves.png"
+PROGRESS = "progress.json"
+
+
+def atomic_write(path, write):
+    """Calls `write(temporary_path)`, then moves the file onto `path` in one step.
+
+    A process killed mid-write leaves the previous `path` whole (and at worst
+    a stray temporary file), never a half-written one.
+    """
+    folder, name = os.path.split(os.fspath(path))
+    stem, ext = os.path.splitext(name)
+    temporary = os.path.join(folder, f".{stem}.partial{ext}")
+    write(temporary)
+    os.replace(temporary, path)
+    return path
 
 
 def _yaml():
@@ -25,7 +41,9 @@ def _yaml():
 
 class RunDirectory:
     """A `csdnet train` run: `config.yaml`, `history.csv`, `metrics.json`,
-    `best.keras`, `last.keras`, `classes.txt` and `curves.png` in one folder.
+    `best.keras`, `last.keras`, `classes.txt` and `curves.png` in one folder,
+    plus `progress.json` (epochs whose `last.keras` landed, the best
+    validation accuracy so far), which `--resume` trusts over the history.
 
     Args:
         path: the folder.
@@ -47,8 +65,44 @@ class RunDirectory:
 
     def write_config(self, config):
         os.makedirs(self.path, exist_ok=True)
-        with open(self.file(CONFIG), "w") as f:
-            _yaml().safe_dump(config, f, sort_keys=False, default_flow_style=False)
+
+        def write(path):
+            with open(path, "w") as f:
+                _yaml().safe_dump(config, f, sort_keys=False, default_flow_style=False)
+
+        atomic_write(self.file(CONFIG), write)
+
+    def write_progress(self, epochs_done, best_val_accuracy=None):
+        """Records that `last.keras` holds the model after `epochs_done` epochs."""
+
+        def write(path):
+            with open(path, "w") as f:
+                json.dump({"epochs_done": epochs_done, "best_val_accuracy": best_val_accuracy}, f)
+
+        atomic_write(self.file(PROGRESS), write)
+
+    def read_progress(self):
+        """`{"epochs_done", "best_val_accuracy"}`, or None before the first epoch."""
+        if not os.path.exists(self.file(PROGRESS)):
+            return None
+        with open(self.file(PROGRESS)) as f:
+            return json.load(f)
+
+    def trim_history(self, epochs):
+        """Keeps the first `epochs` rows of `history.csv` (a crash may leave one more)."""
+        path = self.file(HISTORY)
+        if not os.path.exists(path):
+            return
+        with open(path, newline="") as f:
+            lines = f.readlines()
+        if len(lines) <= epochs + 1:
+            return
+
+        def write(temporary):
+            with open(temporary, "w", newline="") as f:
+                f.writelines(lines[: epochs + 1])
+
+        atomic_write(path, write)
 
     def read_config(self):
         """The run's `config.yaml`, checked to be a run this version reads."""

@@ -2,6 +2,7 @@
 
 import argparse
 import inspect
+import math
 import os
 import shutil
 import time
@@ -265,18 +266,27 @@ def run(args):
     previous = _prepare_run_dir(args, run_dir)
     settings = _resume_settings(args, previous) if previous else resolve(args)
     keras.utils.set_random_seed(settings["seed"])
-    train, val, test, names, info = load_splits(settings)
-    has_val = val is not None and val.num_images > 0
-
-    done = 0
+    done, best_so_far = 0, None
     if previous:
-        history = run_dir.read_history()
-        done = len(history.get("epoch", []))
+        progress = run_dir.read_progress()
+        if progress is None:
+            raise CommandError(
+                f"{run_dir.path!r} stopped before its first epoch ended; there is nothing to "
+                "resume. Start it again with --overwrite."
+            )
+        done, best_so_far = progress["epochs_done"], progress["best_val_accuracy"]
+        # A crash after the history row but before the checkpoint landed leaves one row more.
+        run_dir.trim_history(done)
         if done >= settings["epochs"]:
             raise CommandError(
                 f"{run_dir.path!r} has trained {done} of {settings['epochs']} epochs already; "
                 f"pass --epochs more than {done} to train on."
             )
+    # Epoch e's batches depend on the seed and e alone, so a resumed run sees
+    # the batches the uninterrupted run saw.
+    train, val, test, names, info = load_splits(settings, passes=range(done, settings["epochs"]))
+    has_val = val is not None and val.num_images > 0
+    if previous:
         model = keras_csdnet.export.load_csdnet(run_dir.model_path("last"))
     else:
         model = _build_model(settings, names)
@@ -307,25 +317,16 @@ def run(args):
         f"model: CSDNet({settings['backbone']}), modules: {', '.join(modules) or 'none'}; "
         f"run: {run_dir.path}" + (f" (resumed after epoch {done})" if done else "")
     )
+    from keras_csdnet.cli.run_checkpoint import RunCheckpoint
+
     callbacks = [
         keras.callbacks.CSVLogger(run_dir.file(rd.HISTORY), append=bool(done)),
-        keras.callbacks.ModelCheckpoint(run_dir.file(rd.LAST), save_best_only=False),
+        RunCheckpoint(run_dir, best_so_far, has_val),
     ]
-    if has_val:
-        history = run_dir.read_history()
-        best_so_far = max(history.get("val_accuracy", []), default=None)
-        callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                run_dir.file(rd.BEST),
-                monitor="val_accuracy",
-                mode="max",
-                save_best_only=True,
-                initial_value_threshold=best_so_far,
-            )
-        )
     start = time.time()
     model.fit(
         train,
+        steps_per_epoch=math.ceil(train.num_images / settings["batch_size"]),
         validation_data=val if has_val else None,
         epochs=settings["epochs"],
         initial_epoch=done,

@@ -9,6 +9,7 @@ from keras_csdnet.data.folders import load_image_folder
 from keras_csdnet.data.folders import register_layout
 from keras_csdnet.data.images import load_image
 from keras_csdnet.data.pipeline import make_dataset
+from keras_csdnet.data.pipeline import seeded_passes
 from keras_csdnet.data.sampler import carve_validation
 from keras_csdnet.data.sampler import few_shot_split
 from keras_csdnet.data.sequence import FewShotSequence
@@ -32,6 +33,7 @@ __all__ = [
     "load_image_folder",
     "make_dataset",
     "register_layout",
+    "seeded_passes",
     "synthetic_cultivar_arrays",
     "synthetic_cultivars",
 ]

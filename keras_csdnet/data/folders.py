@@ -177,10 +177,11 @@ def _skip_unreadable(entries, on_error):
     listing = "; ".join(f"{p} ({why})" for p, why in list(bad.items())[:10])
     if on_error == "raise":
         raise ValueError(
-            f"{len(bad)} unreadable or truncated image file(s): {listing}. Re-export or "
-            "remove them, or pass `on_error='skip'` to leave them out with a warning."
+            f"{len(bad)} unusable image file(s) (unreadable, truncated, too small or too "
+            f"large): {listing}. Re-export or remove them, or pass `on_error='skip'` to "
+            "leave them out with a warning."
         )
-    warn_user(f"Skipped {len(bad)} unreadable image file(s): {listing}")
+    warn_user(f"Skipped {len(bad)} unusable image file(s) of {len(entries)}: {listing}")
     return [(p, y) for p, y in entries if p not in bad]
 
 
@@ -209,6 +210,7 @@ def load_image_folder(
     cache="auto",
     num_classes=None,
     classes=None,
+    passes=None,
 ):
     """Loads a folder of images into few-shot train / validation / test datasets.
 
@@ -250,6 +252,9 @@ def load_image_folder(
         classes: optional list of class folder names, or a predicate on the
             name, to load only those classes (folder layouts), e.g.
             `classes=lambda c: c.startswith("Quercus_")`.
+        passes: None, or a range of epochs for the training set (see
+            `make_dataset`: each epoch shuffled and augmented by
+            `(seed, epoch)` alone; fit with `steps_per_epoch`).
 
     Returns:
         `ImageFolderSplits(train, val, test, class_names)`: batched
@@ -326,7 +331,7 @@ def load_image_folder(
         class_names=names,
     )
     return ImageFolderSplits(
-        make_dataset(train, training=True, augment=augment, **common),
+        make_dataset(train, training=True, augment=augment, passes=passes, **common),
         make_dataset(val, training=False, **common),
         make_dataset(test, training=False, **common),
         list(names),

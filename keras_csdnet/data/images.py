@@ -1,6 +1,8 @@
 """Reading image files of any common format into 3-channel uint8 arrays."""
 
 import os
+import re
+import struct
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -53,8 +55,76 @@ def to_rgb_uint8(image):
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+# Refused before decoding: a 64-megapixel RGB image is 192 MB decoded; a
+# decompression bomb declares billions of pixels in a few bytes.
+MAX_IMAGE_PIXELS = 64_000_000
+# Refused as unusable: a smaller image holds too little to upscale to a crop.
+MIN_IMAGE_SIDE = 8
+
+
+def open_image(path):
+    """Opens `path` with Pillow, checks its declared size, decodes it upright.
+
+    Returns a loaded PIL image, turned by its EXIF orientation tag (as photo
+    viewers show it). Raises `keras_csdnet.errors.ImageFileError` naming the
+    problem: not an image (random bytes, an empty file), truncated, fewer
+    than `MIN_IMAGE_SIDE` pixels on a side, or more than `MAX_IMAGE_PIXELS`
+    pixels (checked on the header, before any decoding).
+    """
+    import warnings
+
+    from PIL import Image
+    from PIL import ImageOps
+    from PIL import UnidentifiedImageError
+
+    from keras_csdnet.errors import ImageFileError
+
+    def too_large(pixels):
+        return ImageFileError(
+            path,
+            f"declares {pixels:,} pixels, above the limit of {MAX_IMAGE_PIXELS:,} "
+            "(keras_csdnet.data.images.MAX_IMAGE_PIXELS); downscale the image, or raise "
+            "the limit if you trust the file.",
+        )
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ImageFileError(path, "the file is empty (0 bytes); re-export it or leave it out.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        declared = re.search(r"\((\d+) pixels\)", str(e))  # Pillow names the size
+        raise too_large(int(declared.group(1)) if declared else MAX_IMAGE_PIXELS + 1) from None
+    except UnidentifiedImageError:
+        raise ImageFileError(
+            path, "not an image file Pillow can read (unknown format or corrupt header)."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as e:  # a header cut short or corrupt
+        raise ImageFileError(
+            path, f"cannot be decoded ({e}); the file is truncated or corrupt."
+        ) from None
+    with image:
+        width, height = image.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise too_large(width * height)
+        if min(width, height) < MIN_IMAGE_SIDE:
+            raise ImageFileError(
+                path,
+                f"{width} x {height} pixels, below the {MIN_IMAGE_SIDE} px minimum side "
+                "(keras_csdnet.data.images.MIN_IMAGE_SIDE): too small to train or predict on.",
+            )
+        try:
+            image.load()
+            return ImageOps.exif_transpose(image)
+        except (OSError, SyntaxError, ValueError, struct.error) as e:  # Pillow's decode errors
+            raise ImageFileError(
+                path, f"cannot be decoded ({e}); the file is truncated or corrupt."
+            ) from None
+
+
 def read_image(path, short_side=None, square=False):
-    """Decodes `path` to `(H, W, 3)` uint8, optionally resized.
+    """Decodes `path` to `(H, W, 3)` uint8, upright, optionally resized.
 
     Args:
         path: image file path.
@@ -63,13 +133,18 @@ def read_image(path, short_side=None, square=False):
         square: bool, see `short_side`.
 
     Raises:
-        OSError / ValueError (from Pillow) if the file is unreadable or truncated.
+        keras_csdnet.errors.ImageFileError (a `ValueError`): see `open_image`;
+        also for float images with NaN or infinite pixels.
     """
     from PIL import Image
 
-    with Image.open(path) as image:
-        image.load()
+    from keras_csdnet.errors import ImageFileError
+
+    image = open_image(path)
+    try:
         array = to_rgb_uint8(image)
+    except (OSError, ValueError) as e:
+        raise ImageFileError(path, str(e)) from None
     if short_side:
         h, w = array.shape[:2]
         if square:
@@ -134,13 +209,16 @@ def load_image(path, image_size, resize="shorter_side"):
 
 
 def find_unreadable(paths, workers=8):
-    """Returns `[(path, reason)]` for files Pillow cannot fully decode."""
+    """Returns `[(path, reason)]` for files `read_image` refuses."""
+    from keras_csdnet.errors import ImageFileError
 
     def check(path):
         try:
             read_image(path)
             return None
-        except Exception as e:  # Pillow raises several types
+        except ImageFileError as e:
+            return (path, e.reason)
+        except Exception as e:  # anything else Pillow raises
             return (path, f"{type(e).__name__}: {e}")
 
     with ThreadPoolExecutor(workers) as pool:

@@ -9,6 +9,8 @@ same for one file). Outputs are `(uint8 image, int32 label)` batches for
 every Keras backend.
 """
 
+import math
+
 import numpy as np
 
 from keras_csdnet.data.augment import augment_image
@@ -37,6 +39,7 @@ def make_dataset(
     class_names=None,
     rotation_degrees=10.0,
     color_jitter=0.1,
+    passes=None,
 ):
     """Builds a batched dataset of `(uint8 image, int32 label)` from files.
 
@@ -56,6 +59,13 @@ def make_dataset(
         rotation_degrees: float in `[0, 180]`, the largest rotation either
             way (`keras_csdnet.data.augment`). Default 10.
         color_jitter: float in `[0, 1)`, the colour jitter strength. Default 0.1.
+        passes: None (default) or a range of epochs, training only. None: each
+            pass over the dataset is shuffled and augmented anew. `range(a, b)`:
+            one dataset holding the epochs `a` to `b - 1` back to back, each
+            shuffled and augmented as a function of `(seed, epoch)` alone (see
+            `seeded_passes`); fit it with `steps_per_epoch=ceil(num_images /
+            batch_size)`. `csdnet train` uses it, so that a run resumed at
+            epoch `a` sees the batches an uninterrupted run saw.
 
     Returns:
         A `tf.data.Dataset` with `.class_names`, `.num_images` and
@@ -100,7 +110,6 @@ def make_dataset(
     if cache is True or (cache == "auto" and estimated <= DEFAULT_CACHE_BYTES):
         ds = ds.cache()
     if training:
-        ds = ds.shuffle(max(len(paths), 1), seed=seed, reshuffle_each_iteration=True)
         # One NumPy recipe (`keras_csdnet.data.augment`), seeded per element
         # from a seeded stream, so runs repeat exactly.
         rotation = rotation_degrees if augment else 0.0
@@ -116,15 +125,81 @@ def make_dataset(
             image.set_shape(size)
             return image, xy[1]
 
-        seeds = (
-            tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-            .map(lambda s: tf.math.abs(s))
-            .batch(2)
-        )
-        ds = tf.data.Dataset.zip((ds, seeds)).map(augment_tf, num_parallel_calls=autotune)
-    ds = ds.batch(batch_size)
+        if passes is None:
+            ds = ds.shuffle(max(len(paths), 1), seed=seed, reshuffle_each_iteration=True)
+            seeds = (
+                tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+                .map(lambda s: tf.math.abs(s))
+                .batch(2)
+            )
+            ds = tf.data.Dataset.zip((ds, seeds)).map(augment_tf, num_parallel_calls=autotune)
+        else:
+
+            def augmented(shuffled, epoch):
+                seeds = tf.data.Dataset.range(len(paths)).map(
+                    lambda i: tf.stack(
+                        [tf.constant(seed, tf.int64), tf.constant(epoch, tf.int64), i]
+                    )
+                )
+                return tf.data.Dataset.zip((shuffled, seeds)).map(
+                    augment_tf, num_parallel_calls=autotune, deterministic=True
+                )
+
+            ds = seeded_passes(ds, len(paths), seed, passes, batch_size, augmented)
+    if not training or passes is None:
+        ds = ds.batch(batch_size)
     ds = ds.prefetch(autotune)
     ds.class_names = list(class_names) if class_names is not None else None
     ds.num_images = len(paths)
     ds.file_paths = paths
     return ds
+
+
+def seeded_passes(elements, num_elements, seed, passes, batch_size, per_pass=None):
+    """The epochs `passes` of `elements` back to back, each shuffled by `(seed, epoch)`.
+
+    Unlike `Dataset.shuffle(reshuffle_each_iteration=True)`, whose order for
+    a pass depends on how many iterators the dataset has had (Keras and
+    CSDNet open some to peek at a batch), pass `epoch` here is the same in
+    every process: a training run resumed at epoch `a` with
+    `passes=range(a, epochs)` sees what the uninterrupted run saw.
+
+    Args:
+        elements: an unbatched `tf.data.Dataset` (e.g. decoded and cached).
+        num_elements: int, its length.
+        seed: int >= 0.
+        passes: a range (or list) of int epochs >= 0.
+        batch_size: int; each pass is batched on its own (its last batch may
+            be smaller), so one epoch is `ceil(num_elements / batch_size)` steps.
+        per_pass: optional `fn(shuffled_pass, epoch int) -> dataset`,
+            e.g. the augmentation seeded by the epoch.
+
+    Returns:
+        A batched `tf.data.Dataset` of `len(passes)` epochs.
+    """
+    import tensorflow as tf
+
+    epochs = [int(e) for e in passes]
+    if not epochs or any(e < 0 for e in epochs) or int(seed) < 0:
+        raise ValueError(
+            f"`passes` must be a non-empty range of epochs >= 0 and `seed` an int >= 0; "
+            f"got passes={passes!r}, seed={seed!r}."
+        )
+
+    def one_pass(epoch):
+        # A fixed seed per epoch and no reshuffling: every iterator of this
+        # pass gives the same order, however many were opened before.
+        shuffled = elements.shuffle(
+            max(num_elements, 1), seed=int(seed) * 1_000_003 + epoch, reshuffle_each_iteration=False
+        )
+        if per_pass is not None:
+            shuffled = per_pass(shuffled, epoch)
+        return shuffled.batch(batch_size)
+
+    if len(epochs) == 1:
+        return one_pass(epochs[0])
+    steps = math.ceil(max(num_elements, 1) / batch_size)
+    order = np.repeat(np.arange(len(epochs), dtype=np.int64), steps)
+    return tf.data.Dataset.choose_from_datasets(
+        [one_pass(e) for e in epochs], tf.data.Dataset.from_tensor_slices(order)
+    )

@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+from keras_csdnet.data.pipeline import seeded_passes
+
 SERRATIONS = (0, 6, 10, 16)
 VEIN_ANGLES = (30.0, 45.0, 60.0)
 TIPS = (("blunt", 0.45), ("medium", 0.9), ("acuminate", 1.6))
@@ -190,6 +192,7 @@ def synthetic_cultivars(
     seed=0,
     batch_size=16,
     val_per_class=0,
+    passes=None,
 ):
     """The built-in few-shot dataset: synthetic leaf cultivars.
 
@@ -202,6 +205,9 @@ def synthetic_cultivars(
         batch_size: int, batch size of the returned datasets.
         val_per_class: int >= 0; if > 0, also return a validation split of
             that many images per class (for model selection).
+        passes: None, or a range of epochs: the training set as those epochs
+            back to back, each shuffled by `(seed, epoch)` alone
+            (`keras_csdnet.data.seeded_passes`; fit with `steps_per_epoch`).
 
     Returns:
         `(train, test)` (or `(train, val, test)` when `val_per_class > 0`)
@@ -224,12 +230,13 @@ def synthetic_cultivars(
     )
     names = cultivar_names(num_classes, seed)
     (x_train, y_train), others = arrays[0], arrays[1:]
-    train = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    train = tf.data.Dataset.from_tensor_slices((x_train, y_train))
+    if passes is None:
+        train = train.shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+        train = train.batch(batch_size)
+    else:
+        train = seeded_passes(train, len(x_train), seed, passes, batch_size)
+    train = train.prefetch(tf.data.AUTOTUNE)
     datasets = [train] + [tf.data.Dataset.from_tensor_slices(a).batch(batch_size) for a in others]
     for ds, (x, _) in zip(datasets, arrays):
         ds.class_names = names

@@ -176,9 +176,9 @@ def test_unreadable_images_raise_or_skip(tmp_path):
         data = f.read()
     with open(bad, "wb") as f:
         f.write(data[: len(data) // 2])  # truncated JPEG
-    with pytest.raises(ValueError, match=r"unreadable or truncated.*broken\.jpg.*on_error='skip'"):
+    with pytest.raises(ValueError, match=r"unusable.*truncated.*broken\.jpg.*on_error='skip'"):
         load_image_folder(root, shots=2, val_shots=1, image_size=16)
-    with pytest.warns(UserWarning, match="Skipped 1 unreadable"):
+    with pytest.warns(UserWarning, match="Skipped 1 unusable image file"):
         train, val, test, _ = load_image_folder(
             root, shots=2, val_shots=1, image_size=16, on_error="skip"
         )

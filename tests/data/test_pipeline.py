@@ -111,3 +111,32 @@ def test_evaluation_pipeline_is_load_image(tmp_path):
     assert load_image(path, SIZE).shape == (SIZE, SIZE, 3)
     with pytest.raises(ValueError, match="resize"):
         load_image(path, SIZE, resize="stretch")
+
+
+def test_seeded_passes_depend_on_the_epoch_alone(tmp_path):
+    paths = []
+    for i in range(5):
+        path = str(tmp_path / f"{i}.png")
+        _colour_texture(path, seed=i)
+        paths.append((path, i % 2))
+
+    def batches(passes, peek=0):
+        ds = make_dataset(paths, 16, training=True, batch_size=2, seed=3, passes=passes)
+        for _ in range(peek):  # Keras and CSDNet open iterators to peek at a batch
+            next(iter(ds))
+        return [(x.numpy(), y.numpy()) for x, y in ds]
+
+    whole = batches(range(0, 3))
+    resumed = batches(range(1, 3), peek=2)
+    assert len(whole) == 9 and len(resumed) == 6  # 3 steps per epoch (2 + 2 + 1)
+    for (x, y), (rx, ry) in zip(whole[3:], resumed):
+        np.testing.assert_array_equal(rx, x)
+        np.testing.assert_array_equal(ry, y)
+    first, second = (
+        np.concatenate([x for x, _ in whole[:3]]),
+        np.concatenate([x for x, _ in whole[3:6]]),
+    )
+    assert first.shape == second.shape == (5, 16, 16, 3)
+    assert not np.array_equal(first, second)  # another order and augmentation per epoch
+    with pytest.raises(ValueError, match="passes"):
+        make_dataset(paths, 16, training=True, passes=range(0))
