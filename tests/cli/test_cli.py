@@ -235,7 +235,13 @@ def test_bad_arguments_give_one_line(run_dir, old_run, image_folder, capsys, tmp
     open(not_model, "w").write("not a model")
     bad_yaml = str(tmp_path / "bad.yaml")
     open(bad_yaml, "w").write("epochs: [1\n")
+    random_bytes = str(tmp_path / "photo.jpg")
+    open(random_bytes, "wb").write(np.random.default_rng(0).bytes(1000))
+    tiny = str(tmp_path / "dot.png")
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tiny)
     cases = [
+        (("predict", run_dir, random_bytes), "not an image file"),
+        (("predict", run_dir, tiny), "1 x 1 pixels"),
         (("evaluate", str(tmp_path / "missing")), "No such run directory"),
         (("evaluate", not_model), "not a loadable Keras model"),
         (("predict", run_dir, str(tmp_path / "nope.png")), "No such image"),
