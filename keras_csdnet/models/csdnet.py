@@ -344,6 +344,12 @@ class CSDNet(keras.Model):
         """Compiles with CSDNet's loss; defaults: AdamW and accuracy.
 
         `loss` must stay `None`: the loss is CSDNet's own (`compute_loss`).
+        On the PyTorch backend, `jit_compile=True` (Keras wraps the training
+        step in `torch.compile`) turns off dynamo's automatic dynamic shapes
+        for the process: once a step is recompiled with symbolic sizes, the
+        asymmetric padding Keras computes for `padding="same"` convolutions
+        with strides fails to lower in Inductor (`ValueRangeError: Invalid
+        ranges`), for any Keras model with such convolutions.
         """
         if loss is not None:
             raise ValueError(
@@ -357,6 +363,10 @@ class CSDNet(keras.Model):
             )
         if metrics is None:
             metrics = ["accuracy"]
+        if kwargs.get("jit_compile") is True and keras.backend.backend() == "torch":
+            import torch._dynamo
+
+            torch._dynamo.config.automatic_dynamic_shapes = False
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
         if self.built:
             self.optimizer.build(self.trainable_variables)
